@@ -1,0 +1,174 @@
+"""Unit tests of the kubeha.control_plane endpoint filters (called directly)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubeha.control_plane.plugins.filter import hosts as f
+
+HOSTVARS = {
+    "m1": {"ansible_host": "10.146.47.100"},
+    "m2": {"ansible_host": "10.146.47.110", "kubeha_address": "10.146.47.111"},
+    "m3": {},
+    "v6": {"kubeha_address": "FD00:0:0::10"},
+    "dns": {"ansible_host": "master-3.example.com"},
+}
+
+
+def test_etcd_servers_inventory_order_and_address_precedence():
+    assert f.etcd_servers(["m2", "m1", "v6"], HOSTVARS) == [
+        "https://10.146.47.111:2379",  # kubeha_address wins over ansible_host
+        "https://10.146.47.100:2379",
+        "https://[fd00::10]:2379",  # IPv6 bracketed, canonical form
+    ]
+
+
+def test_etcd_servers_scheme_port_and_per_host_override():
+    hv = {"a": {"ansible_host": "10.0.0.1"}, "b": {"ansible_host": "10.0.0.2", "kubeha_etcd_port": "2479"}}
+    assert f.etcd_servers(["a", "b"], hv, scheme="http", port=4001) == [
+        "http://10.0.0.1:4001",
+        "http://10.0.0.2:2479",
+    ]
+
+
+def test_inventory_hostname_used_when_no_address_var():
+    hv = {"etcd-1.lab": {}}
+    assert f.etcd_servers(["etcd-1.lab"], hv) == ["https://etcd-1.lab:2379"]
+
+
+def test_dns_names_accepted():
+    assert f.haproxy_backends(["dns"], HOSTVARS, port=6443) == [
+        {"name": "dns", "address": "master-3.example.com", "port": 6443}
+    ]
+
+
+def test_haproxy_backends_shape_and_port_override():
+    hv = {
+        "m1": {"ansible_host": "10.0.0.1"},
+        "m2": {"ansible_host": "fd00::2", "kubeha_apiserver_port": 8443},
+    }
+    assert f.haproxy_backends(["m1", "m2"], hv, port=6443) == [
+        {"name": "m1", "address": "10.0.0.1", "port": 6443},
+        {"name": "m2", "address": "fd00::2", "port": 8443},
+    ]
+    assert isinstance(f.haproxy_backends(["m1"], hv, port="6443")[0]["port"], int)
+
+
+def test_vrrp_peers_excludes_self():
+    hv = {h: {"ansible_host": "10.0.0.%d" % i} for i, h in enumerate(["lb1", "lb2", "lb3"], 1)}
+    assert f.vrrp_peers(["lb1", "lb2", "lb3"], hv, "lb2") == ["10.0.0.1", "10.0.0.3"]
+    assert f.vrrp_peers(["lb1"], hv, "lb1") == []
+
+
+def test_filter_module_exports_the_three_filters():
+    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers"}
+
+
+@pytest.mark.parametrize(
+    "bad, var",
+    [
+        ("10.0.0.300", "ansible_host"),
+        ("host name", "ansible_host"),
+        ("-leading.example.com", "ansible_host"),
+        ("10.1", "ansible_host"),
+        ("fd00::zz", "ansible_host"),
+        ("a" * 64 + ".example.com", "ansible_host"),
+        ("10.0.0.1", "kubeha_address"),  # valid: control case, see below
+    ],
+)
+def test_invalid_addresses_name_filter_host_variable_value(bad, var):
+    hv = {"m1": {var: bad}}
+    if bad == "10.0.0.1":
+        assert f.etcd_servers(["m1"], hv) == ["https://10.0.0.1:2379"]
+        return
+    for call in (
+        lambda: f.etcd_servers(["m1"], hv),
+        lambda: f.haproxy_backends(["m1"], hv),
+        lambda: f.vrrp_peers(["m1"], hv, "m1"),
+    ):
+        with pytest.raises(AnsibleFilterError) as err:
+            call()
+        msg = str(err.value)
+        assert "host 'm1'" in msg and var in msg and repr(bad) in msg
+    assert str(err.value).startswith("vrrp_peers:")
+
+
+def test_invalid_inventory_hostname_names_the_variable():
+    with pytest.raises(AnsibleFilterError, match=r"etcd_servers: host 'bad_host' .*'bad_host' in inventory_hostname"):
+        f.etcd_servers(["bad_host"], {"bad_host": {}})
+
+
+@pytest.mark.parametrize("port", [0, 65536, -1, "http", True, "", 22.5])
+def test_port_argument_out_of_range(port):
+    with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: the 'port' argument is .*1 to 65535"):
+        f.etcd_servers(["m1"], HOSTVARS, port=port)
+    with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: the 'port' argument"):
+        f.haproxy_backends(["m1"], HOSTVARS, port=port)
+
+
+def test_per_host_port_out_of_range_names_host_and_variable():
+    hv = {"m1": {"ansible_host": "10.0.0.1", "kubeha_apiserver_port": 70000}}
+    with pytest.raises(AnsibleFilterError, match=r"kubeha_apiserver_port of host 'm1' is 70000"):
+        f.haproxy_backends(["m1"], hv)
+    hv = {"m1": {"ansible_host": "10.0.0.1", "kubeha_etcd_port": "0"}}
+    with pytest.raises(AnsibleFilterError, match=r"kubeha_etcd_port of host 'm1' is '0'"):
+        f.etcd_servers(["m1"], hv)
+
+
+@pytest.mark.parametrize("hosts", [[], "m1", None])
+def test_empty_or_non_list_input(hosts):
+    with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: the (host list is empty|input must be a list)"):
+        f.haproxy_backends(hosts, HOSTVARS)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("10.0.0.1", "10.0.0.1"), ("fd00::1", "FD00:0::1"), ("m.example.com", "M.Example.com."), ("[fd00::1]", "fd00::1")],
+)
+def test_duplicate_addresses(a, b):
+    hv = {"x": {"ansible_host": a}, "y": {"kubeha_address": b}}
+    with pytest.raises(AnsibleFilterError, match=r"^vrrp_peers: hosts 'x' and 'y' have the same address"):
+        f.vrrp_peers(["x", "y"], hv, "x")
+    with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: hosts 'x' and 'y' have the same address"):
+        f.etcd_servers(["x", "y"], hv)
+
+
+@pytest.mark.parametrize("scheme", ["ftp", "HTTPS", "", None])
+def test_bad_scheme(scheme):
+    with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: the 'scheme' argument is .* must be one of http, https"):
+        f.etcd_servers(["m1"], HOSTVARS, scheme=scheme)
+
+
+def test_host_missing_from_hostvars():
+    with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: host 'ghost' is not in hostvars"):
+        f.haproxy_backends(["m1", "ghost"], HOSTVARS)
+
+
+def test_vrrp_peers_self_not_in_list():
+    with pytest.raises(AnsibleFilterError, match=r"^vrrp_peers: host 'm3' \(inventory_hostname\) is not in the host list \['m1', 'm2'\]"):
+        f.vrrp_peers(["m1", "m2"], HOSTVARS, "m3")
+
+
+def test_missing_netaddr_is_reported_only_when_called(monkeypatch):
+    monkeypatch.setitem(sys.modules, "netaddr", None)  # "import netaddr" now raises ImportError
+    try:
+        mod = importlib.reload(f)
+        # The plugin still loads and exports its filters ...
+        assert mod.netaddr is None
+        assert "etcd_servers" in mod.FilterModule().filters()
+        # ... and only a call fails, with a clear message.
+        for name, call in (
+            ("etcd_servers", lambda: mod.etcd_servers(["m1"], HOSTVARS)),
+            ("haproxy_backends", lambda: mod.haproxy_backends(["m1"], HOSTVARS)),
+            ("vrrp_peers", lambda: mod.vrrp_peers(["m1"], HOSTVARS, "m1")),
+        ):
+            with pytest.raises(AnsibleFilterError, match=r"^%s: the Python library 'netaddr' is required" % name):
+                call()
+    finally:
+        monkeypatch.undo()
+        importlib.reload(f)
+    assert f.netaddr is not None
