@@ -20,6 +20,16 @@ export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0}
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1}
 export PY_COLORS=${PY_COLORS:-0}
 export PATH="$KUBEHA_VENV/bin:$PATH"
+# Lab and molecule hosts are reached over SSH as root with the lab key (made by
+# scripts/bootstrap), as real masters are; host keys of throw-away containers
+# are not recorded.
+export KUBEHA_LAB_SSH_KEY="$KUBEHA_CACHE_DIR/ssh/id_ed25519"
+export ANSIBLE_PRIVATE_KEY_FILE="$KUBEHA_LAB_SSH_KEY"
+export ANSIBLE_REMOTE_USER=root
+export ANSIBLE_PIPELINING=True
+export ANSIBLE_HOST_KEY_CHECKING=False
+export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=30s -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+export ANSIBLE_PYTHON_INTERPRETER=auto_silent
 unset __req_key __tree
 
 kubeha_link_collection() {
