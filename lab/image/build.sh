@@ -44,7 +44,7 @@ if [ ! -s "$tarball" ]; then
   done
   # Debian's etcd would start a single-node cluster on first boot: disable it
   # (not mask) and drop its data; the lab preparation forms the real cluster.
-  rm -f "$rootfs"/etc/systemd/system/*.wants/etcd.service
+  chroot "$rootfs" systemctl disable etcd.service >&2
   rm -rf "$rootfs/var/lib/etcd/default"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/*
