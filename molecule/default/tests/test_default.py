@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
-import testinfra
-import testinfra.utils.ansible_runner
 
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
-VARS = RUNNER.get_variables(RUNNER.get_hosts("kube_masters")[0])
-VIP = VARS["kubeha_vip"]
-PORT = VARS["haproxy_frontend_port"]
-MASTERS = RUNNER.get_hosts("kube_masters")
-LBS = RUNNER.get_hosts("kube_lbs")
-NODES = RUNNER.get_hosts("kube_nodes")
-
-
-def host(name):
-    return testinfra.get_host("podman://" + name)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+from kubeha_testlib import LBS, MASTERS, NODES, PORT, RUNNER, VIP, haproxy_servers, holders, host, vrrp_states  # noqa: E402
 
 
 @pytest.mark.parametrize("name", MASTERS)
@@ -31,12 +21,11 @@ def test_master_services_run(name, service):
 
 
 def test_exactly_one_vip_holder():
-    holders = [n for n in LBS if host(n).run("ip -o addr show").stdout.count(" %s/" % VIP) == 1]
-    assert len(holders) == 1, "VIP %s held by %s" % (VIP, holders)
-    states = {n: host(n).file("/run/kubeha-keepalived/VI_%s.state" % VIP.replace(".", "_")).content_string.strip()
-              for n in LBS}
-    assert sorted(states.values()) == ["BACKUP", "BACKUP", "MASTER"], states
-    assert states[holders[0]] == "MASTER", states
+    held = holders()
+    assert len(held) == 1, "VIP %s held by %s" % (VIP, held)
+    states = vrrp_states()
+    assert sorted(states.values()) == ["BACKUP"] * (len(LBS) - 1) + ["MASTER"], states
+    assert states[held[0]] == "MASTER", states
 
 
 @pytest.mark.parametrize("name", NODES)
@@ -46,18 +35,15 @@ def test_api_answers_through_vip_from_worker(name):
     assert host(name).check_output("curl -sk --max-time 5 https://%s:%s/readyz", VIP, PORT) == "ok"
 
 
-def test_every_apiserver_is_up_in_haproxy():
-    for name in LBS:
-        stat = host(name).check_output("echo 'show stat' | nc -U /var/lib/haproxy/admin.sock")
-        rows = [r.split(",") for r in stat.splitlines() if r.startswith("kube-apiserver,")]
-        servers = {r[1]: r[17] for r in rows if r[1] not in ("FRONTEND", "BACKEND")}
-        assert servers == {m: "UP" for m in MASTERS}, (name, servers)
+@pytest.mark.parametrize("name", LBS)
+def test_every_apiserver_is_up_in_haproxy(name):
+    assert haproxy_servers(name) == {m: "UP" for m in MASTERS}
 
 
 def test_etcd_cluster_healthy():
     out = host(MASTERS[0]).run("ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 endpoint health --cluster")
     assert out.rc == 0, out.stderr
-    assert out.stdout.count("is healthy") + out.stderr.count("is healthy") == len(MASTERS)
+    assert (out.stdout + out.stderr).count("is healthy") == len(MASTERS)
 
 
 def test_endpoints_list_every_apiserver():
@@ -65,5 +51,4 @@ def test_endpoints_list_every_apiserver():
         "curl -sk --max-time 5 https://%s:%s/api/v1/namespaces/default/endpoints/kubernetes", VIP, PORT
     )
     ips = sorted(a["ip"] for a in json.loads(out)["subsets"][0]["addresses"])
-    expected = sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
-    assert ips == expected
+    assert ips == sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)

@@ -1,0 +1,123 @@
+"""Bad input fails before any host changes, with a message naming host, variable and value;
+--check --diff on the converged hosts reports no change and prints no secret.
+
+These runs exercise the inputs, not the hosts' state, so they run in the first
+verify only (the second verify, after the failovers, checks the state again).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+from kubeha_testlib import LBS, VIP, host  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+MARKER = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"), "negative-tests-done")
+CONFIGS = ["/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"]
+
+if os.path.exists(MARKER):
+    pytest.skip("input checks already ran in this scenario's first verify", allow_module_level=True)
+
+
+def playbook(*args, extra_inventory=None, tmp_path=None):
+    cmd = ["ansible-playbook", "-i", INVENTORY]
+    if extra_inventory:
+        path = tmp_path / "extra.yml"
+        path.write_text(extra_inventory)
+        cmd += ["-i", str(path)]
+    proc = subprocess.run(cmd + [SITE] + list(args), capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def checksums():
+    return {(n, f): host(n).file(f).sha256sum for n in LBS for f in CONFIGS}
+
+
+@pytest.fixture(scope="module")
+def unchanged():
+    before = checksums()
+    yield before
+    assert checksums() == before, "a failed run changed a configuration file"
+    with open(MARKER, "w") as fh:
+        fh.write("done\n")
+
+
+LB1, LB2 = LBS[0], LBS[1]
+LB1_ADDR = "10.213.52.11"
+
+CASES = [
+    # (id, extra vars (json), extra inventory, expected message regex)
+    ("auth-pass-too-long", '{"keepalived_auth_pass": "somecomplexsecret"}', None,
+     r"keepalived_auth_pass has 17 characters \(at most 8"),
+    ("vip-invalid", '{"kubeha_vip": "10.0.0.300"}', None,
+     r"keepalived_vips has \"10\.0\.0\.300\", which is not a valid IPv4 or IPv6 address"),
+    ("vip-outside-subnet", '{"kubeha_vip": "192.0.2.10"}', None,
+     r"VIP 192\.0\.2\.10 is not inside any subnet of interface eth0 \(10\.213\.52\.0/24\)"),
+    ("vip-is-host-address", '{"kubeha_vip": "%s"}' % LB1_ADDR, None,
+     r"VIP 10\.213\.52\.11 is the address of a load balancer"),
+    ("interface-missing", '{"keepalived_interface": "eth9"}', None,
+     r"interface \"eth9\" for VIP %s \(keepalived_interface\) does not exist" % re.escape(VIP)),
+    ("router-id-out-of-range", '{"keepalived_virtual_router_id": 300}', None,
+     r"virtual_router_id of VIP %s is 300; it must be from 1 to 255" % re.escape(VIP)),
+    ("router-id-differs", None, "all:\n  hosts:\n    %s:\n      keepalived_virtual_router_id: 77\n" % LB2,
+     r"must share the same VIPs and virtual_router_id"),
+    ("vip-differs", None, "all:\n  hosts:\n    %s:\n      kubeha_vip: 10.213.52.101\n" % LB2,
+     r"must share the same VIPs and virtual_router_id"),
+    ("priorities-not-unique", None, "all:\n  hosts:\n    %s:\n      keepalived_priority: 200\n" % LB2,
+     r"have unique priorities"),
+    ("nopreempt-with-master", '{"keepalived_nopreempt": true}', "all:\n  hosts:\n    %s:\n      keepalived_state: MASTER\n" % LB1,
+     r"keepalived_nopreempt needs keepalived_state=BACKUP on every node"),
+    ("weight-cannot-fail-over", '{"keepalived_check_weight": -5}', None,
+     r"keepalived_check_weight=-5 cannot guarantee failover: the highest priority 200 minus 5 is not below the lowest 180"),
+    ("vrrp2-subsecond-advert", '{"keepalived_advert_int": 0.5}', None,
+     r"keepalived_advert_int=0\.5 \(VRRPv2: whole seconds >= 1\)"),
+    ("no-backends", '{"haproxy_backend_hosts": []}', None,
+     r"haproxy on \S+: haproxy_backend_hosts is empty .* at least one apiserver backend is required"),
+    ("frontend-port-range", '{"haproxy_frontend_port": 70000}', None,
+     r"haproxy on \S+: haproxy_frontend_port is 70000; a port must be an integer from 1 to 65535"),
+    ("frontend-equals-apiserver-port", '{"haproxy_frontend_port": 6443}', None,
+     r"haproxy on \S+: haproxy_frontend_port=6443 is the port of the apiserver on this same host"),
+    ("stats-exposed-without-password", '{"haproxy_stats_bind_address": "0.0.0.0"}', None,
+     r"haproxy_stats_bind_address=0\.0\.0\.0 exposes the statistics page beyond loopback"),
+    ("backend-address-invalid", '{"kubeha_address": "10.213.52.300"}', None,
+     r"host '%s' has an invalid address '10\.213\.52\.300' in kubeha_address" % LB1),
+    ("backend-port-invalid", None, "all:\n  hosts:\n    %s:\n      kubeha_apiserver_port: 70000\n" % LB2,
+     r"kubeha_apiserver_port of host '%s' is 70000; a port must be an integer from 1 to 65535" % LB2),
+]
+
+
+@pytest.mark.parametrize("extra_vars, extra_inventory, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_before_any_change(unchanged, tmp_path, extra_vars, extra_inventory, expected):
+    args = ["-e", extra_vars] if extra_vars else []
+    rc, out = playbook(*args, extra_inventory=extra_inventory, tmp_path=tmp_path)
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
+    # Nothing past the preflight play ran.
+    assert "PLAY [HAProxy in front of every apiserver]" not in out, out[-3000:]
+    assert "somecomplexsecret" not in out.replace('"keepalived_auth_pass": "somecomplexsecret"', "")
+
+
+def test_check_diff_reports_no_change(unchanged):
+    rc, out = playbook("--check", "--diff")
+    assert rc == 0, out[-4000:]
+    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M)
+    assert sorted(h for h, _ in recap) == sorted(LBS), out[-2000:]
+    assert all(c == "0" for _, c in recap), recap
+
+
+def test_check_diff_never_prints_a_secret(unchanged):
+    secret = "Xy7Secr9"
+    rc, out = playbook("--check", "--diff", "-e", '{"keepalived_auth_pass": "%s", "haproxy_stats_password": "%s"}' % (secret, secret))
+    assert rc == 0, out[-4000:]
+    assert "changed=" in out
+    # The templates would change (check mode says so) but their diff is hidden.
+    assert secret not in out, [line for line in out.splitlines() if secret in line]

@@ -1,0 +1,38 @@
+"""Helpers shared by the molecule scenarios' testinfra tests."""
+
+from __future__ import annotations
+
+import os
+
+import testinfra
+import testinfra.utils.ansible_runner
+
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
+MASTERS = RUNNER.get_hosts("kube_masters")
+LBS = RUNNER.get_hosts("kube_lbs")
+NODES = RUNNER.get_hosts("kube_nodes")
+VARS = RUNNER.get_variables(LBS[0])
+VIP = VARS["kubeha_vip"]
+PORT = str(VARS["haproxy_frontend_port"])
+STATE_FILE = "/run/kubeha-keepalived/VI_%s.state" % VIP.replace(".", "_").replace(":", "_")
+
+
+def host(name):
+    """testinfra host of a scenario container (podman backend: fast)."""
+    return testinfra.get_host("podman://" + name)
+
+
+def holders():
+    """Load balancers that have the VIP configured."""
+    return [n for n in LBS if " %s/" % VIP in host(n).run("ip -o addr show").stdout]
+
+
+def vrrp_states():
+    return {n: host(n).file(STATE_FILE).content_string.strip() for n in LBS}
+
+
+def haproxy_servers(name):
+    """{server: status} of the kube-apiserver backend, from HAProxy's runtime API on ``name``."""
+    stat = host(name).check_output("echo 'show stat' | nc -U /var/lib/haproxy/admin.sock")
+    rows = [r.split(",") for r in stat.splitlines() if r.startswith("kube-apiserver,")]
+    return {r[1]: r[17] for r in rows if r[1] not in ("FRONTEND", "BACKEND")}
