@@ -223,8 +223,8 @@ def bench_profile(profile):
         print("%-28s %s" % (label, fmt(value, GOALS.get((profile, label)))), flush=True)
     failed, total, span = load_run(lambda v: exec_(v, "systemctl", "kill", "-s", "KILL", "kube-apiserver"),
                                    lambda v: exec_(v, "systemctl", "start", "kube-apiserver"))
-    print("%-28s %d of %d requests failed (goal 0: %s)" % ("backend kill under load", failed, total,
-                                                            "met" if failed == 0 else "MISSED"), flush=True)
+    verdict = "met" if failed == 0 else "MISSED"
+    print("%-28s %d of %d requests failed (goal 0: %s)" % ("backend kill under load", failed, total, verdict), flush=True)
     failed, total, span = load_run(lambda v: exec_(v, "systemctl", "kill", "-s", "STOP", "kube-apiserver"),
                                    lambda v: exec_(v, "systemctl", "kill", "-s", "CONT", "kube-apiserver"))
     print("%-28s %d of %d requests failed, all within %.2f s (goal <= 2 s: %s)"

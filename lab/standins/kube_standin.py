@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # KUBEHA LAB STAND-IN -- NOT KUBERNETES.
 #
 # Real kube-apiserver, kube-scheduler, kube-controller-manager, kubelet and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 
 import pytest
 
@@ -67,10 +68,8 @@ def test_http_check_really_runs():
 
 
 def _wait_for(read, wanted, seconds=20):
-    import time
-
     value = None
-    for _ in range(seconds * 2):
+    for dummy in range(seconds * 2):
         value = read()
         if value == wanted:
             break

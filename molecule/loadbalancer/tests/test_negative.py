@@ -110,8 +110,8 @@ def test_check_diff_reports_no_change(unchanged):
     rc, out = playbook("--check", "--diff")
     assert rc == 0, out[-4000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M)
-    assert sorted(h for h, _ in recap) == sorted(LBS), out[-2000:]
-    assert all(c == "0" for _, c in recap), recap
+    assert sorted(name for name, changed in recap) == sorted(LBS), out[-2000:]
+    assert all(changed == "0" for name, changed in recap), recap
 
 
 def test_check_diff_never_prints_a_secret(unchanged):
