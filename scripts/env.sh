@@ -28,6 +28,8 @@ export ANSIBLE_PRIVATE_KEY_FILE="$KUBEHA_LAB_SSH_KEY"
 export ANSIBLE_REMOTE_USER=root
 export ANSIBLE_PIPELINING=True
 export ANSIBLE_HOST_KEY_CHECKING=False
+# A container recreated at the same address can break a persisted SSH master.
+export ANSIBLE_SSH_RETRIES=3
 export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=30s -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 export ANSIBLE_PYTHON_INTERPRETER=auto_silent
 unset __req_key __tree

@@ -55,7 +55,9 @@ def test_http_check_really_runs():
     # Without its etcd the stand-in still accepts TLS but its /readyz answers 500.
     h.run_test("systemctl stop etcd")
     try:
-        code = h.check_output("curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6443/readyz")
+        code = _wait_for(
+            lambda: h.check_output("curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6443/readyz"), "500"
+        )
         assert code == "500"
         status = _wait_for(lambda: haproxy_servers(watcher)[victim], "DOWN")
         assert status == "DOWN"
