@@ -11,6 +11,9 @@ the fast one, and measures through the VIP:
 - requests lost through the VIP under load (50 requests/s) when one backend
   apiserver is killed or frozen (SIGSTOP).
 
+A request counts as failed when it gets no 200 within 1 s (fault runs) or
+2 s (load runs); times are taken at the start of requests, sent every 50 ms.
+
 Traffic goes only to the benchmark's own containers, bounded in count and
 time. Run: scripts/bench failover  (about 10 minutes; tears the lab down).
 """
@@ -169,7 +172,7 @@ def all_ok_after(results, t0):
     return None if nxt is None else nxt - t0
 
 
-def fault_run(fault, measure, window=12.0, interval=0.05, timeout=0.5):
+def fault_run(fault, measure, window=12.0, interval=0.05, timeout=1.0):
     holder = wait_healthy()
     with Poller(interval, timeout) as poller:
         time.sleep(1.0)

@@ -196,15 +196,16 @@ class Etcd:
         raise OSError(last or "no etcd servers")
 
     def healthy(self):
-        """True when every etcd server answers (what /readyz checks)."""
+        """True when every etcd server answers (what /readyz checks): reachable, not
+        necessarily with a leader at this instant (an election takes a second)."""
         if not self.servers:
             return False
         for server in self.servers:
             try:
-                status, body = http_get(server + "/health", timeout=1.0)
-                if status != 200 or json.loads(body).get("health") not in ("true", True):
-                    return False
-            except (OSError, ValueError):
+                status, _body = http_get(server + "/version", timeout=1.0)
+            except OSError:
+                return False
+            if status != 200:
                 return False
         return True
 
