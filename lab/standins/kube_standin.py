@@ -395,9 +395,10 @@ class ApiServer:
             try:
                 if self.lease is None:
                     self.lease = self.etcd.grant(15)
-                    self.etcd.put(key, self.address, self.lease)
                 else:
                     self.etcd.keepalive(self.lease)
+                # Re-registered every second, so the key comes back if it was lost.
+                self.etcd.put(key, self.address, self.lease)
                 self.reconcile()
             except (OSError, KeyError, ValueError) as err:
                 log("etcd: %s" % err)
