@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import testinfra
 import testinfra.utils.ansible_runner
@@ -36,3 +37,17 @@ def haproxy_servers(name):
     stat = host(name).check_output("echo 'show stat' | nc -U /var/lib/haproxy/admin.sock")
     rows = [r.split(",") for r in stat.splitlines() if r.startswith("kube-apiserver,")]
     return {r[1]: r[17] for r in rows if r[1] not in ("FRONTEND", "BACKEND")}
+
+
+def wait_for(read, wanted, seconds=20):
+    """Call ``read`` every 0.5 s until it returns ``wanted`` (or a value ``wanted`` accepts
+    when it is callable) or ``seconds`` pass; return the last value read."""
+    accept = wanted if callable(wanted) else (lambda value: value == wanted)
+    value = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = read()
+        if accept(value):
+            break
+        time.sleep(0.5)
+    return value

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import MASTERS, NODES, host  # noqa: E402
+from kubeha_testlib import MASTERS, NODES, host, wait_for  # noqa: E402
 
 
 def test_unknown_flag_exits_non_zero():
@@ -27,6 +27,19 @@ def test_package_default_components_run_everywhere():
         assert host(name).service("kubelet").is_running and host(name).service("kube-proxy").is_running
 
 
+def _scheduler_roles(names):
+    roles = {}
+    for name in names:
+        f = host(name).file("/run/kubeha-standin/scheduler.json")
+        state = json.loads(f.content_string) if f.exists else {}
+        roles[name] = state.get("role") if state.get("leader_elect") else None
+    return roles
+
+
+def _sorted_roles(roles):
+    return sorted(roles.values(), key=str)
+
+
 def _unit(name, unit, cmd):
     host(name).run_test("systemd-run --unit=%s --collect " + cmd, unit)
 
@@ -41,17 +54,8 @@ def test_leader_election_makes_exactly_one_active():
         _unit(name, unit, "/usr/bin/kube-scheduler --leader-elect --leader-elect-retry-period=1s "
                           "--master=http://127.0.0.1:8080")
     try:
-        roles = {}
-        for _ in range(40):
-            time.sleep(0.5)
-            roles = {}
-            for name in MASTERS:
-                f = host(name).file("/run/kubeha-standin/scheduler.json")
-                state = json.loads(f.content_string) if f.exists else {}
-                roles[name] = state.get("role") if state.get("leader_elect") else None
-            if sorted(roles.values(), key=str) == ["leader", "standby", "standby"]:
-                break
-        assert sorted(roles.values(), key=str) == ["leader", "standby", "standby"], roles
+        roles = wait_for(lambda: _scheduler_roles(MASTERS), lambda r: _sorted_roles(r) == ["leader", "standby", "standby"])
+        assert _sorted_roles(roles) == ["leader", "standby", "standby"], roles
         leader = [n for n, r in roles.items() if r == "leader"][0]
         # The lease stored through the API names the leader.
         lease = json.loads(host(MASTERS[0]).check_output(
@@ -59,13 +63,9 @@ def test_leader_election_makes_exactly_one_active():
         assert lease["spec"]["holderIdentity"].startswith(leader + "_"), lease
         # The leader goes away: another one takes over within the lease duration.
         _stop(leader, unit)
-        for _ in range(60):
-            time.sleep(0.5)
-            others = {n: json.loads(host(n).file("/run/kubeha-standin/scheduler.json").content_string)["role"]
-                      for n in MASTERS if n != leader}
-            if sorted(others.values()) == ["leader", "standby"]:
-                break
-        assert sorted(others.values()) == ["leader", "standby"], others
+        others = [n for n in MASTERS if n != leader]
+        roles = wait_for(lambda: _scheduler_roles(others), lambda r: _sorted_roles(r) == ["leader", "standby"], 30)
+        assert _sorted_roles(roles) == ["leader", "standby"], roles
     finally:
         for name in MASTERS:
             _stop(name, unit)
@@ -77,14 +77,10 @@ def test_sigterm_fails_readyz_at_once_and_closes_after_the_delay():
     h = host(MASTERS[0])
     unit = "standin-test-apiserver"
     _unit(MASTERS[0], unit, "/usr/bin/kube-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=16443 "
-                             "--insecure-port=0 --shutdown-delay-duration=4s --cert-dir=/run/standin-test")
+          "--insecure-port=0 --shutdown-delay-duration=4s --cert-dir=/run/standin-test")
     try:
         probe = "curl -sk -o /dev/null -w '%{http_code}' --max-time 2 https://127.0.0.1:16443/readyz"
-        for _ in range(40):
-            if h.run(probe).stdout == "200":
-                break
-            time.sleep(0.25)
-        assert h.run(probe).stdout == "200"
+        assert wait_for(lambda: h.run(probe).stdout, "200") == "200"
         h.run_test("systemctl kill -s TERM %s", unit)
         time.sleep(0.5)
         assert h.run(probe).stdout == "500", "readyz must fail at once on SIGTERM"
@@ -99,15 +95,11 @@ def test_master_count_mismatch_is_logged():
     h = host(MASTERS[0])
     unit = "standin-test-mastercount"
     _unit(MASTERS[0], unit, "/usr/bin/kube-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=16444 "
-                             "--insecure-port=0 --endpoint-reconciler-type=master-count --apiserver-count=2 "
-                             "--advertise-address=10.213.51.99 --cert-dir=/run/standin-test")
+          "--insecure-port=0 --endpoint-reconciler-type=master-count --apiserver-count=2 "
+          "--advertise-address=10.213.51.99 --cert-dir=/run/standin-test")
     try:
-        log = ""
-        for _ in range(20):
-            time.sleep(0.5)
-            log = h.run("journalctl -u %s --no-pager", unit).stdout
-            if "Resetting endpoints for master service" in log:
-                break
+        log = wait_for(lambda: h.run("journalctl -u %s --no-pager", unit).stdout,
+                       lambda text: "Resetting endpoints for master service" in text)
         # 4 live apiservers (3 package defaults and this one) but --apiserver-count=2.
         assert "Resetting endpoints for master service" in log, log[-2000:]
     finally:

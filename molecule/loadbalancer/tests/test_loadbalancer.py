@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import LBS, MASTERS, PORT, VIP, haproxy_servers, holders, host, vrrp_states  # noqa: E402
+from kubeha_testlib import LBS, MASTERS, PORT, VIP, haproxy_servers, holders, host, vrrp_states, wait_for  # noqa: E402
 
 
 def test_exactly_one_vip_holder_and_it_is_master():
@@ -55,28 +54,18 @@ def test_http_check_really_runs():
     # Without its etcd the stand-in still accepts TLS but its /readyz answers 500.
     h.run_test("systemctl stop etcd")
     try:
-        code = _wait_for(
+        code = wait_for(
             lambda: h.check_output("curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6443/readyz"), "500"
         )
         assert code == "500"
-        status = _wait_for(lambda: haproxy_servers(watcher)[victim], "DOWN")
+        status = wait_for(lambda: haproxy_servers(watcher)[victim], "DOWN")
         assert status == "DOWN"
         stat = host(watcher).check_output("echo 'show stat' | nc -U /var/lib/haproxy/admin.sock")
         row = [r.split(",") for r in stat.splitlines() if r.startswith("kube-apiserver,%s," % victim)][0]
         assert row[36].startswith("L7STS"), row[36]  # check_status: layer-7 wrong status, not a TCP failure
     finally:
         h.run_test("systemctl start etcd")
-    assert _wait_for(lambda: haproxy_servers(watcher)[victim], "UP") == "UP"
-
-
-def _wait_for(read, wanted, seconds=20):
-    value = None
-    for dummy in range(seconds * 2):
-        value = read()
-        if value == wanted:
-            break
-        time.sleep(0.5)
-    return value
+    assert wait_for(lambda: haproxy_servers(watcher)[victim], "UP") == "UP"
 
 
 @pytest.mark.parametrize("name", LBS)
