@@ -224,6 +224,11 @@ class Etcd:
             payload["lease"] = lease
         return self.call("/v3/kv/put", payload)
 
+    def get(self, key):
+        """Value of ``key``, or None."""
+        kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs", [])
+        return base64.b64decode(kvs[0].get("value", "")).decode() if kvs else None
+
     def get_prefix(self, prefix):
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         kvs = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(end)}).get("kvs", [])
@@ -341,11 +346,10 @@ class ApiServer:
                 elif path.startswith("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"):
                     name = path.rsplit("/", 1)[1]
                     try:
-                        holders = api.etcd.get_prefix("%s/leases/kube-system/%s" % (api.prefix, name))
+                        holder = api.etcd.get(api.lease_key(name)) or ""
                     except OSError as err:
                         self.reply(503, {"kind": "Status", "message": str(err)})
                         return
-                    holder = next(iter(holders.values()), "")
                     self.reply(200, {"kind": "Lease", "metadata": {"name": name, "namespace": "kube-system"},
                                      "spec": {"holderIdentity": holder}})
                 else:
@@ -370,9 +374,16 @@ class ApiServer:
 
         return Handler
 
+    def lease_key(self, name):
+        return "%s/leases/kube-system/%s" % (self.prefix, name)
+
+    def live_apiservers(self):
+        """Addresses of the apiservers registered in etcd (their leases have not expired)."""
+        return sorted(self.etcd.get_prefix("%s/masterleases/" % self.prefix).values())
+
     def elect(self, name, holder, ttl, lease):
-        key = "%s/leases/kube-system/%s" % (self.prefix, name)
-        current = self.etcd.get_prefix(key).get(key)
+        key = self.lease_key(name)
+        current = self.etcd.get(key)
         if current == holder and lease:
             self.etcd.keepalive(lease)  # renew
             return holder, lease
@@ -382,7 +393,7 @@ class ApiServer:
         return self.etcd.acquire(key, holder, lease), lease
 
     def endpoints(self):
-        live = sorted(self.etcd.get_prefix("%s/masterleases/" % self.prefix).values())
+        live = self.live_apiservers()
         return {"kind": "Endpoints", "apiVersion": "v1",
                 "metadata": {"name": "kubernetes", "namespace": "default"},
                 "subsets": [{"addresses": [{"ip": ip} for ip in live],
@@ -408,7 +419,7 @@ class ApiServer:
     def reconcile(self):
         if self.opts["endpoint-reconciler-type"] != "master-count":
             return
-        live = sorted(self.etcd.get_prefix("%s/masterleases/" % self.prefix).values())
+        live = self.live_apiservers()
         if len(live) != self.opts["apiserver-count"]:
             # What the real master-count reconciler logs when --apiserver-count
             # does not match the number of apiservers.
