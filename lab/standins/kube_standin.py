@@ -11,12 +11,19 @@
 # It parses the real flag syntax (--flag=value, --flag value, --bool, "_" or
 # "-" as word separator) and exits non-zero on an unknown flag, as the real
 # binaries do. See README.md, "Kubernetes stand-ins".
+#
+# Lab fault injection (apiserver): while /run/kubeha-standin/readyz-delay holds
+# a number of seconds, every GET /readyz and /healthz waits that long before
+# answering (a slow apiserver). The file is read on every request, so tests and
+# benchmarks toggle it at runtime: `echo 0.3 > /run/kubeha-standin/readyz-delay`,
+# `rm /run/kubeha-standin/readyz-delay`. Other content is ignored (logged once).
 """Lab stand-in for the Kubernetes control-plane and node binaries."""
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import signal
@@ -33,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 VERSION = {"major": "1", "minor": "30", "gitVersion": "v1.30.0-kubeha-standin", "platform": "linux/amd64"}
 STATE_DIR = "/run/kubeha-standin"
+READYZ_DELAY_FILE = os.path.join(STATE_DIR, "readyz-delay")
 
 BOOL, STR, INT, DURATION = "bool", "str", "int", "duration"
 COMMON = {
@@ -249,6 +257,48 @@ class Etcd:
 
 
 # ---------------------------------------------------------------- apiserver
+class ProbeDelay:
+    """Seconds GET /readyz and /healthz wait before answering (lab fault injection).
+
+    The number of seconds in ``path``, read on every request so that it can be
+    set and cleared while the apiserver runs; no file or an empty one means no
+    delay. Content that is not a finite number >= 0 is ignored (no delay) and
+    logged once per content.
+    """
+
+    def __init__(self, path=READYZ_DELAY_FILE):
+        self.path = path
+        self._lock = threading.Lock()
+        self._reported = set()
+
+    def seconds(self):
+        try:
+            with open(self.path) as fh:
+                text = fh.read(256).strip()
+        except FileNotFoundError:
+            return 0.0
+        except OSError as err:
+            self._ignore("cannot read it (%s)" % err.strerror)
+            return 0.0
+        if not text:  # also what a request sees while `echo 0.3 > FILE` is writing it
+            return 0.0
+        try:
+            delay = float(text)
+        except ValueError:
+            delay = None
+        if delay is None or not math.isfinite(delay) or delay < 0:
+            self._ignore("malformed content %r (want a number of seconds, e.g. 0.3)" % text[:40])
+            return 0.0
+        return delay
+
+    def _ignore(self, reason):
+        with self._lock:
+            if reason in self._reported:
+                return
+            self._reported.add(reason)
+        log("ignoring %s: %s" % (self.path, reason))
+
+
 class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -280,6 +330,7 @@ class ApiServer:
         self.address = opts["advertise-address"] or self._guess_address()
         self.etcd_ok = False
         self.shutting_down = False
+        self.probe_delay = ProbeDelay()
         self.stop = threading.Event()
         self.lease = None
         self.servers = []
@@ -326,6 +377,10 @@ class ApiServer:
 
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?")[0]
+                if path in ("/healthz", "/readyz"):
+                    delay = api.probe_delay.seconds()
+                    if delay:
+                        time.sleep(delay)  # a slow apiserver: the answer reflects the state after the wait
                 if path in ("/healthz", "/livez"):
                     ok = api.etcd_ok or path == "/livez"
                     self.reply(200 if ok else 500, "ok" if ok else "[-]etcd failed: reason withheld\nhealthz check failed")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import time
 
 import testinfra
@@ -14,8 +16,16 @@ LBS = RUNNER.get_hosts("kube_lbs")
 NODES = RUNNER.get_hosts("kube_nodes")
 VARS = RUNNER.get_variables(LBS[0])
 VIP = VARS["kubeha_vip"]
+# Every VIP of the scenario, canonical (keepalived_vips may spell one differently).
+VIPS = [str(ipaddress.ip_address(v if isinstance(v, str) else v["address"])) for v in VARS.get("keepalived_vips", [VIP])]
 PORT = str(VARS["haproxy_frontend_port"])
-STATE_FILE = "/run/kubeha-keepalived/VI_%s.state" % VIP.replace(".", "_").replace(":", "_")
+
+
+def state_file(vip=VIP):
+    return "/run/kubeha-keepalived/VI_%s.state" % re.sub(r"[^0-9A-Za-z]", "_", vip)
+
+
+STATE_FILE = state_file()
 
 
 def host(name):
@@ -23,13 +33,13 @@ def host(name):
     return testinfra.get_host("podman://" + name)
 
 
-def holders():
-    """Load balancers that have the VIP configured."""
-    return [n for n in LBS if " %s/" % VIP in host(n).run("ip -o addr show").stdout]
+def holders(vip=VIP):
+    """Load balancers that have ``vip`` configured."""
+    return [n for n in LBS if " %s/" % vip in host(n).run("ip -o addr show").stdout]
 
 
-def vrrp_states():
-    return {n: host(n).file(STATE_FILE).content_string.strip() for n in LBS}
+def vrrp_states(vip=VIP):
+    return {n: host(n).file(state_file(vip)).content_string.strip() for n in LBS}
 
 
 def haproxy_servers(name):

@@ -9,7 +9,11 @@ The documentation of each filter lives beside this file in ``<filter>.yml``
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import socket
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -22,6 +26,7 @@ except ImportError:  # pragma: no cover - exercised by a unit test that hides ne
 ADDRESS_VARS = ("kubeha_address", "ansible_host")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SCHEMES = ("http", "https")
+_IFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 
 
 def _require_netaddr(filter_name):
@@ -165,16 +170,241 @@ def haproxy_backends(hosts, hostvars, port=6443):
     return resolve_hosts("haproxy_backends", hosts, hostvars, port, "kubeha_apiserver_port")
 
 
-def vrrp_peers(hosts, hostvars, inventory_hostname):
-    """Addresses of every host of ``hosts`` except ``inventory_hostname``."""
-    resolved = resolve_hosts("vrrp_peers", hosts, hostvars)
+VRRP_SRC_VARS = {4: "keepalived_unicast_src_ip", 6: "keepalived_unicast_src_ip6"}
+_VIP_KEYS = ("address", "interface", "virtual_router_id")
+
+
+def _resolve(name, family):
+    """IP addresses of ``family`` that ``name`` resolves to on the controller (sorted, unique)."""
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted({str(netaddr.IPAddress(info[4][0].split("%")[0])) for info in infos})
+
+
+def vrrp_address(filter_name, host, hvars, family, resolver=None):
+    """Return ``(address, source)``: the IPv4/IPv6 address ``host`` uses for VRRP, or ``(None, reason)``.
+
+    ``keepalived_unicast_src_ip`` (IPv4) / ``keepalived_unicast_src_ip6`` (IPv6)
+    win; otherwise the host's inventory address (``kubeha_address``,
+    ``ansible_host``, inventory hostname) when it is an address of that family,
+    or a DNS name that resolves to exactly one address of that family on the
+    controller. keepalived takes only IP addresses, so a name is never passed on.
+    """
+    resolver = resolver or _resolve
+    var = VRRP_SRC_VARS[family]
+    explicit = hvars.get(var)
+    if explicit not in (None, ""):
+        text = to_text(explicit).strip().strip("[]")
+        if (family == 4 and netaddr.valid_ipv4(text, flags=netaddr.INET_PTON)) or (family == 6 and netaddr.valid_ipv6(text)):
+            return str(netaddr.IPAddress(text)), var
+        raise AnsibleFilterError(
+            "%s: host '%s' has %s=%r, which is not an IPv%d address" % (filter_name, host, var, to_text(explicit), family)
+        )
+    src_var, value = "inventory_hostname", host
+    for candidate in ADDRESS_VARS:
+        if hvars.get(candidate) not in (None, ""):
+            src_var, value = candidate, hvars.get(candidate)
+            break
+    address, _key = normalize_address(filter_name, host, src_var, value)
+    if netaddr.valid_ipv4(address, flags=netaddr.INET_PTON) or netaddr.valid_ipv6(address):
+        if netaddr.IPAddress(address).version == family:
+            return address, src_var
+        return None, "its address %s (%s) is IPv%d" % (address, src_var, 10 - family)
+    found = resolver(address, family)
+    if len(found) == 1:
+        return found[0], "%s %s, resolved on the controller" % (src_var, address)
+    if not found:
+        return None, "its name %s (%s) does not resolve to an IPv%d address on the controller" % (address, src_var, family)
+    return None, "its name %s (%s) resolves to several IPv%d addresses (%s)" % (
+        address, src_var, family, ", ".join(found))
+
+
+def vrrp_peers(hosts, hostvars, inventory_hostname, family=4):
+    """IP addresses (of ``family``) of every host of ``hosts`` except ``inventory_hostname``.
+
+    DNS names are resolved on the controller (keepalived takes only addresses);
+    a host without an address of ``family`` is an error naming the variable to set.
+    """
+    filter_name = "vrrp_peers"
+    resolved = resolve_hosts(filter_name, hosts, hostvars)
     me = to_text(inventory_hostname)
     if me not in [h["name"] for h in resolved]:
         raise AnsibleFilterError(
-            "vrrp_peers: host '%s' (inventory_hostname) is not in the host list %s"
-            % (me, [h["name"] for h in resolved])
+            "%s: host '%s' (inventory_hostname) is not in the host list %s"
+            % (filter_name, me, [h["name"] for h in resolved])
         )
-    return [h["address"] for h in resolved if h["name"] != me]
+    family = _family_arg(filter_name, family)
+    peers = []
+    for h in resolved:
+        if h["name"] == me:
+            continue
+        address, source = vrrp_address(filter_name, h["name"], hostvars[h["name"]], family)
+        if address is None:
+            raise AnsibleFilterError(
+                "%s: host '%s' has no IPv%d address for VRRP: %s; set %s"
+                % (filter_name, h["name"], family, source, VRRP_SRC_VARS[family])
+            )
+        peers.append(address)
+    return peers
+
+
+def _family_arg(filter_name, family):
+    if family in (4, 6, "4", "6"):
+        return int(family)
+    raise AnsibleFilterError("%s: the 'family' argument is %r; it must be 4 or 6" % (filter_name, family))
+
+
+def _int_arg(filter_name, what, value):
+    if isinstance(value, bool):
+        raise AnsibleFilterError("%s: %s is %r; it must be an integer" % (filter_name, what, value))
+    try:
+        return int(to_text(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise AnsibleFilterError("%s: %s is %r; it must be an integer" % (filter_name, what, value)) from None
+
+
+def derived_router_id(address):
+    """A stable virtual_router_id (1-255) derived from a canonical VIP."""
+    return int(hashlib.sha1(address.encode()).hexdigest()[:8], 16) % 255 + 1
+
+
+def _parse_vip(filter_name, index, item, interface):
+    if isinstance(item, Mapping):
+        unknown = sorted(set(item) - set(_VIP_KEYS))
+        if unknown:
+            raise AnsibleFilterError(
+                "%s: keepalived_vips[%d] has unknown keys %s; allowed: %s"
+                % (filter_name, index, ", ".join(unknown), ", ".join(_VIP_KEYS))
+            )
+        raw, iface, vrid = item.get("address"), item.get("interface") or interface, item.get("virtual_router_id")
+    else:
+        raw, iface, vrid = item, interface, None
+    text = to_text(raw).strip() if raw is not None else ""
+    if netaddr.valid_ipv4(text, flags=netaddr.INET_PTON):
+        address = netaddr.IPAddress(text)
+    elif netaddr.valid_ipv6(text):
+        address = netaddr.IPAddress(text, 6)
+    else:
+        raise AnsibleFilterError(
+            "%s: keepalived_vips has %s, which is not a valid IPv4 or IPv6 address"
+            % (filter_name, json.dumps(to_text(raw) if raw is not None else None))
+        )
+    if not iface or not _IFACE.match(to_text(iface)):
+        raise AnsibleFilterError(
+            "%s: VIP %s has interface %r (keepalived_interface); it must be an interface name" % (filter_name, address, iface)
+        )
+    return address, to_text(iface), vrid
+
+
+def vip_addresses(vips, interface="-"):
+    """Canonical addresses of a VIP list (addresses or dicts with ``address``), validated."""
+    if isinstance(vips, (str, bytes, Mapping)) or not hasattr(vips, "__iter__"):
+        vips = [vips]
+    _require_netaddr("vip_addresses")
+    return [str(_parse_vip("vip_addresses", i, item, interface)[0]) for i, item in enumerate(vips)]
+
+
+def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_id=0, version=2, unicast=True,
+                   resolver=None):
+    """The keepalived VRRP instances of ``inventory_hostname``: one per VIP.
+
+    See vrrp_instances.yml for the returned keys. Everything the load balancers
+    must agree on (VIPs, router ids, versions) depends only on the inputs that
+    are the same on every node; the source address and peers are per node.
+    """
+    filter_name = "vrrp_instances"
+    _require_netaddr(filter_name)
+    if isinstance(vips, (str, bytes, Mapping)) or not hasattr(vips, "__iter__"):
+        vips = [vips]
+    vips = list(vips)
+    if not vips:
+        raise AnsibleFilterError("%s: no VIP; set kubeha_vip or keepalived_vips" % filter_name)
+    resolved = resolve_hosts(filter_name, hosts, hostvars)
+    names = [h["name"] for h in resolved]
+    me = to_text(inventory_hostname)
+    if me not in names:
+        raise AnsibleFilterError(
+            "%s: host '%s' (inventory_hostname) is not in the load balancer list %s" % (filter_name, me, names)
+        )
+    router_id = _int_arg(filter_name, "keepalived_virtual_router_id", router_id)
+    version = _int_arg(filter_name, "keepalived_vrrp_version", version)
+    if version not in (2, 3):
+        raise AnsibleFilterError("%s: keepalived_vrrp_version is %r; it must be 2 or 3" % (filter_name, version))
+    addresses = {}
+
+    def address_of(host, family):
+        if (host, family) not in addresses:
+            addresses[(host, family)] = vrrp_address(filter_name, host, hostvars[host], family, resolver)
+        return addresses[(host, family)]
+
+    instances, seen_vips, seen_ids = [], {}, {}
+    for index, item in enumerate(vips):
+        address, iface, vrid = _parse_vip(filter_name, index, item, interface)
+        canonical = str(address)
+        if canonical in seen_vips:
+            raise AnsibleFilterError(
+                "%s: VIP %s is listed twice in keepalived_vips (%s and %s)" % (filter_name, canonical, seen_vips[canonical],
+                                                                               to_text(item if not isinstance(item, Mapping) else item.get("address")))
+            )
+        seen_vips[canonical] = to_text(item if not isinstance(item, Mapping) else item.get("address"))
+        family = address.version
+        if vrid not in (None, ""):
+            vrid, origin = _int_arg(filter_name, "virtual_router_id of VIP %s" % canonical, vrid), "set in keepalived_vips"
+        elif index == 0 and router_id > 0:
+            vrid, origin = router_id, "keepalived_virtual_router_id"
+        else:
+            vrid, origin = derived_router_id(canonical), "derived from the VIP"
+        if not 1 <= vrid <= 255:
+            raise AnsibleFilterError(
+                "%s: virtual_router_id of VIP %s is %d (%s); it must be from 1 to 255" % (filter_name, canonical, vrid, origin)
+            )
+        key = (iface, family, vrid)
+        if key in seen_ids:
+            other, other_origin = seen_ids[key]
+            raise AnsibleFilterError(
+                "%s: VIPs %s (%s) and %s (%s) both use virtual_router_id %d on interface %s; give one of them its own "
+                "virtual_router_id in keepalived_vips" % (filter_name, other, other_origin, canonical, origin, vrid, iface)
+            )
+        seen_ids[key] = (canonical, origin)
+        instance = {
+            "name": "VI_" + re.sub(r"[^0-9A-Za-z]", "_", canonical),
+            "address": canonical,
+            "family": family,
+            "prefix": 32 if family == 4 else 128,
+            # VRRPv2 has no IPv6: IPv6 VIPs always use VRRPv3.
+            "version": 3 if family == 6 else version,
+            "interface": iface,
+            "virtual_router_id": vrid,
+            "unicast": bool(unicast),
+            "src_ip": None,
+            "src_source": None,
+            "peers": [],
+        }
+        if unicast:
+            for host in names:
+                found, source = address_of(host, family)
+                if found is None:
+                    raise AnsibleFilterError(
+                        "%s: VIP %s is IPv%d, but host '%s' has no IPv%d address for VRRP unicast: %s. Set %s for every "
+                        "load balancer (or keepalived_unicast: false for multicast)"
+                        % (filter_name, canonical, family, host, family, source, VRRP_SRC_VARS[family])
+                    )
+                if host == me:
+                    instance["src_ip"], instance["src_source"] = found, source
+                else:
+                    instance["peers"].append(found)
+            # A lone load balancer has nobody to advertise to.
+            instance["unicast"] = bool(instance["peers"])
+            duplicates = sorted({a for a in instance["peers"] if instance["peers"].count(a) > 1 or a == instance["src_ip"]})
+            if duplicates:
+                raise AnsibleFilterError(
+                    "%s: VRRP addresses for VIP %s are not unique: %s is used by more than one load balancer"
+                    % (filter_name, canonical, ", ".join(duplicates))
+                )
+        instances.append(instance)
+    return instances
 
 
 class FilterModule:
@@ -185,4 +415,6 @@ class FilterModule:
             "etcd_servers": etcd_servers,
             "haproxy_backends": haproxy_backends,
             "vrrp_peers": vrrp_peers,
+            "vrrp_instances": vrrp_instances,
+            "vip_addresses": vip_addresses,
         }

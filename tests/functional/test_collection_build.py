@@ -1,53 +1,145 @@
-"""The built collection tarball installs into an empty path and its filters work by FQCN."""
+"""The built collection tarball: its dependencies are the collections its content uses, it
+installs offline into an empty path with those dependencies resolved, and its filters and
+roles work from there."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import re
 import tarfile
+import textwrap
 
 import pytest
+import yaml
+from kubeha_functional import FILES, ROOT, content_uses, isolated_env, manifest, run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
-
-
-def run(cmd, env=None, check=True, cwd=None):
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError("%s failed (rc=%d)\n%s\n%s" % (cmd, proc.returncode, proc.stdout, proc.stderr))
-    return proc
+ROLE_PLAYBOOK = os.path.join(FILES, "role-dependency-playbook.yml")
+INVENTORY = os.path.join(FILES, "filters-inventory.yml")
+EXPECTED_SERVERS = [["m1", "10.146.47.100", 6443], ["m2", "10.146.47.110", 6443], ["m3", "[fd00::120]", 6443]]
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """Build the tarball and install it into an empty collections path."""
-    build_dir = tmp_path_factory.mktemp("build")
-    run(["ansible-galaxy", "collection", "build", ROOT, "--output-path", str(build_dir)], cwd=ROOT)
-    tarballs = sorted(build_dir.glob("kubeha-control_plane-*.tar.gz"))
-    assert len(tarballs) == 1, tarballs
-    install_dir = tmp_path_factory.mktemp("collections")
-    assert not any(install_dir.iterdir())
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(install_dir)
-    run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", str(install_dir), str(tarballs[0])], env=env)
-    return {"tarball": tarballs[0], "path": install_dir, "env": env}
-
-
-def test_tarball_holds_the_collection_and_not_the_test_bed(installed):
-    with tarfile.open(installed["tarball"]) as tar:
+def test_tarball_holds_the_collection_and_not_the_test_bed(collection_tarball):
+    with tarfile.open(collection_tarball) as tar:
         names = set(tar.getnames())
     assert "MANIFEST.json" in names and "galaxy.yml" not in names
     assert "plugins/filter/hosts.py" in names and "plugins/filter/etcd_servers.yml" in names
-    assert "meta/runtime.yml" in names and "LICENSE" in names
-    for ignored in ("tests", "molecule", "lab", "scripts", ".ci", "benchmarks"):
+    assert "meta/runtime.yml" in names and "LICENSE" in names and "playbooks/site.yml" in names
+    # playbooks/collections (the checkout linked as a playbook-adjacent collection) is not packaged.
+    for ignored in ("tests", "molecule", "lab", "scripts", ".ci", "benchmarks", "playbooks/collections"):
         assert not any(n == ignored or n.startswith(ignored + "/") for n in names), ignored
-    with tarfile.open(installed["tarball"]) as tar:
-        manifest = json.load(tar.extractfile("MANIFEST.json"))
-    info = manifest["collection_info"]
-    assert (info["namespace"], info["name"], info["version"]) == ("kubeha", "control_plane", "0.1.0")
-    assert set(info["dependencies"]) == {"ansible.posix", "community.general"}
+    info = manifest(collection_tarball)
+    with open(os.path.join(ROOT, "galaxy.yml")) as fh:
+        galaxy = yaml.safe_load(fh)
+    assert (info["namespace"], info["name"]) == ("kubeha", "control_plane")
+    assert info["version"] == galaxy["version"] and info["dependencies"] == galaxy["dependencies"]
+
+
+def test_dependencies_are_exactly_the_collections_the_content_uses(collection_tarball):
+    declared = set(manifest(collection_tarball)["dependencies"])
+    uses = content_uses()
+    used = set(uses)
+    missing = {c: sorted(uses[c]) for c in used - declared}
+    assert not missing, "galaxy.yml 'dependencies' lacks collections that the content uses:\n%s" % json.dumps(missing, indent=2)
+    assert declared == used, "galaxy.yml declares dependencies that nothing in roles/, playbooks/ or plugins/ uses: %s" % sorted(
+        declared - used)
+
+
+def test_dependency_scan_sees_every_kind_of_use_and_ignores_comments(tmp_path):
+    """The scan behind the test above finds a new use of another collection wherever it
+    can appear, and not in comments, free text or file names."""
+    files = {
+        "roles/r/tasks/main.yml": """
+            # community.general.haproxy drains servers  (a comment: not a use)
+            - name: Use a module of another collection (ansible.posix.sysctl in a name is no use)
+              ns1.mod.sysctl: {name: x}
+            - name: Filter in a conditional, file name that looks like a FQCN
+              ansible.builtin.template: {src: haproxy.cfg.j2, dest: /x}
+              when: x | ns2.filt.ipaddr
+            - name: Test, lookup, map and selectattr
+              ansible.builtin.debug:
+                msg: "{{ lookup('ns3.look.thing') }} {{ x is ns4.test.t }} {{ y | map('ns5.map.f') }}
+                  {{ z | selectattr('a', 'ns6.sel.t') }} see www.example.org"
+            - name: Roles
+              ansible.builtin.include_role: {name: ns7.role.r}
+            - name: Action keyword
+              action: ns8.act.m arg=1
+              failed_when: "'is www.example.com' in x"
+            """,
+        "roles/r/meta/main.yml": "dependencies: [{role: ns9.dep.r}]\ncollections: [ns10.kw]\n",
+        "roles/r/templates/t.j2": "# ns11.comment.x | no {# {{ x | ns12.jcomment.f }} #}\n{{ x | ns13.tmpl.f }}\n",
+        "roles/r/files/copied.yml": "- ns14.files.m: {}\n",
+        "playbooks/p.yml": "- hosts: all\n  module_defaults: {group/ns15.grp.g: {}}\n  roles: [ns16.play.r, {role: kubeha.control_plane.haproxy}]\n"
+                           "  tasks: [{ansible.builtin.debug: {msg: '{{ x | ansible.builtin.to_json }}'}}]\n",
+        "playbooks/collections/ansible_collections/kubeha/control_plane/roles/x/tasks/main.yml": "- ns17.link.m: {}\n",
+        "plugins/filter/f.py": "from ansible_collections.ns18.imp.plugins.module_utils import x  # ns19.pycomment.x\n"
+                               "DOCUMENTATION = 'extends_documentation_fragment: [ns20.doc.frag]'\n",
+    }
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    found = set(content_uses(str(tmp_path)))
+    assert found == {"ns1.mod", "ns2.filt", "ns3.look", "ns4.test", "ns5.map", "ns6.sel", "ns7.role", "ns8.act",
+                     "ns9.dep", "ns10.kw", "ns13.tmpl", "ns15.grp", "ns16.play", "ns18.imp", "ns20.doc"}, found
+
+
+def test_install_resolves_the_dependencies_from_the_ansible_package(installed, bundled):
+    out = installed["output"]
+    assert "kubeha.control_plane:%s was installed successfully" % manifest(installed["tarball"])["version"] in out, out
+    for name, (_directory, version) in bundled.items():
+        assert "%s:%s was installed successfully" % (name, version) in out, out
+        path = installed["path"].joinpath("ansible_collections", *name.split("."), "MANIFEST.json")
+        assert json.loads(path.read_text())["collection_info"]["version"] == version
+
+
+def test_install_fails_without_a_source_for_the_dependencies(collection_tarball, tmp_path):
+    """Dependencies are really resolved: with neither a source nor an installed copy (Galaxy
+    is unreachable, sys.path not scanned), the install fails naming each one."""
+    info = manifest(collection_tarball)
+    env = isolated_env(tmp_path / "c", ANSIBLE_HOME=str(tmp_path / "home"))
+    proc = run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(tmp_path / "c"), str(collection_tarball)],
+               env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    for name, spec in info["dependencies"].items():
+        assert "%s:%s (dependency of kubeha.control_plane:%s)" % (name, spec, info["version"]) in out, out
+    assert not (tmp_path / "c" / "ansible_collections" / "kubeha").exists()
+
+
+def test_install_satisfies_the_dependencies_with_the_ansible_package_as_installed(collection_tarball, bundled, tmp_path):
+    """What a user with the ``ansible`` package gets: the bundled dependencies count as
+    installed (they are on Python's sys.path) and the role works with them."""
+    path = tmp_path / "collections"
+    env = isolated_env(path, scan_sys_path=True, ANSIBLE_HOME=str(tmp_path / "home"))
+    proc = run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(path), str(collection_tarball)], env=env)
+    out = proc.stdout + proc.stderr
+    assert "kubeha.control_plane:%s was installed successfully" % manifest(collection_tarball)["version"] in out, out
+    for name, (_directory, version) in bundled.items():
+        assert "'%s:%s' is already installed, skipping." % (name, version) in out, out
+    assert sorted(os.listdir(path / "ansible_collections")) == ["kubeha"]
+    result = tmp_path / "servers.json"
+    run(["ansible-playbook", "-i", INVENTORY, ROLE_PLAYBOOK, "-e", "result_file=%s" % result], env=env)
+    assert json.loads(result.read_text()) == EXPECTED_SERVERS
+
+
+def test_role_that_needs_the_dependencies_works_from_the_installed_path(installed, tmp_path):
+    result = tmp_path / "servers.json"
+    run(["ansible-playbook", "-i", INVENTORY, ROLE_PLAYBOOK, "-e", "result_file=%s" % result], env=installed["env"])
+    # IPv6 in brackets: ansible.utils.ipwrap, from the installed path only.
+    assert json.loads(result.read_text()) == EXPECTED_SERVERS
+
+
+def test_role_fails_without_its_dependencies(collection_tarball, bundled, tmp_path):
+    """The role playbook above proves something: installed with --no-deps, it fails."""
+    path = tmp_path / "collections"
+    env = isolated_env(path, ANSIBLE_HOME=str(tmp_path / "home"))
+    run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", str(path), str(collection_tarball)], env=env)
+    proc = run(["ansible-playbook", "-i", INVENTORY, ROLE_PLAYBOOK, "-e", "result_file=%s" % (tmp_path / "r.json")],
+               env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert re.search(r"No (filter|test) named '(%s)\." % "|".join(map(re.escape, bundled)), out), out[-3000:]
 
 
 def test_installed_filters_work_by_fqcn(installed, tmp_path):
@@ -55,7 +147,7 @@ def test_installed_filters_work_by_fqcn(installed, tmp_path):
     run(
         [
             "ansible-playbook",
-            "-i", os.path.join(FILES, "filters-inventory.yml"),
+            "-i", INVENTORY,
             os.path.join(FILES, "filters-playbook.yml"),
             "-e", "result_file=%s" % result_file,
         ],
@@ -72,14 +164,14 @@ def test_installed_filters_work_by_fqcn(installed, tmp_path):
         {"name": "m2", "address": "10.146.47.110", "port": 6443},
         {"name": "m3", "address": "fd00::120", "port": 6443},
     ]
-    assert result["peers"] == ["10.146.47.110", "fd00::120"]
+    assert result["peers"] == ["10.146.47.110", "10.146.47.120"]
 
 
 def test_bad_inventory_fails_with_host_variable_and_value(installed, tmp_path):
     proc = run(
         [
             "ansible-playbook",
-            "-i", os.path.join(FILES, "filters-inventory.yml"),
+            "-i", INVENTORY,
             os.path.join(FILES, "filters-playbook.yml"),
             "-e", "result_file=%s" % (tmp_path / "r.json"),
             "-e", '{"ansible_host": "10.0.0.300"}',

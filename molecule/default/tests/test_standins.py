@@ -104,3 +104,32 @@ def test_master_count_mismatch_is_logged():
         assert "Resetting endpoints for master service" in log, log[-2000:]
     finally:
         _stop(MASTERS[0], unit)
+
+
+READYZ_DELAY_FILE = "/run/kubeha-standin/readyz-delay"
+
+
+def _probe(h, path):
+    """(HTTP status, seconds) of GET ``path`` on the master's own apiserver (curl's own timing)."""
+    out = h.run("curl -sk -o /dev/null -w '%%{http_code} %%{time_total}' --max-time 5 https://127.0.0.1:6443%s", path)
+    code, seconds = (out.stdout.split() + ["000", "-1"])[:2]
+    return code, float(seconds)
+
+
+def test_readyz_delay_file_slows_health_checks_at_runtime():
+    h = host(MASTERS[0])
+    assert _probe(h, "/readyz")[0] == "200"
+    try:
+        # Read on every request: no restart, the next probe is slow and still answers.
+        h.run_test("echo 0.3 > %s", READYZ_DELAY_FILE)
+        for path in ("/readyz", "/healthz"):
+            code, seconds = _probe(h, path)
+            assert code == "200" and seconds >= 0.3, (path, code, seconds)
+        # Only the health checks wait.
+        code, seconds = _probe(h, "/version")
+        assert code == "200" and seconds < 0.3, ("/version", code, seconds)
+    finally:
+        h.run("rm -f %s", READYZ_DELAY_FILE)
+    assert not h.file(READYZ_DELAY_FILE).exists
+    code, seconds = wait_for(lambda: _probe(h, "/readyz"), lambda r: r[0] == "200" and r[1] < 0.3, 10)
+    assert code == "200" and seconds < 0.3, ("fast again after rm", code, seconds)

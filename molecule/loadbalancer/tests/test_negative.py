@@ -7,6 +7,7 @@ verify only (the second verify, after the failovers, checks the state again).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import LBS, VIP, host  # noqa: E402
+from kubeha_testlib import LBS, VIP, VIPS, host  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
@@ -53,24 +54,44 @@ def unchanged():
 LB1, LB2 = LBS[0], LBS[1]
 LB1_ADDR = "10.213.52.11"
 
+V6 = VIPS[1]
 CASES = [
     # (id, extra vars (json), extra inventory, expected message regex)
     ("auth-pass-too-long", '{"keepalived_auth_pass": "somecomplexsecret"}', None,
      r"keepalived_auth_pass has 17 characters \(at most 8"),
-    ("vip-invalid", '{"kubeha_vip": "10.0.0.300"}', None,
+    ("auth-pass-unquotable", '{"keepalived_auth_pass": "ab#cd"}', None,
+     r"keepalived_auth_pass has 5 characters .* or contains a space, tab, #, !, quote or backslash"),
+    ("vip-invalid", '{"keepalived_vips": ["10.0.0.300"]}', None,
      r"keepalived_vips has \"10\.0\.0\.300\", which is not a valid IPv4 or IPv6 address"),
-    ("vip-outside-subnet", '{"kubeha_vip": "192.0.2.10"}', None,
+    ("vip-outside-subnet", '{"keepalived_vips": ["192.0.2.10"]}', None,
      r"VIP 192\.0\.2\.10 is not inside any subnet of interface eth0 \(10\.213\.52\.0/24\)"),
-    ("vip-is-host-address", '{"kubeha_vip": "%s"}' % LB1_ADDR, None,
+    ("vip-is-host-address", '{"keepalived_vips": ["%s"]}' % LB1_ADDR, None,
      r"VIP 10\.213\.52\.11 is the address of a load balancer"),
     ("interface-missing", '{"keepalived_interface": "eth9"}', None,
      r"interface \"eth9\" for VIP %s \(keepalived_interface\) does not exist" % re.escape(VIP)),
     ("router-id-out-of-range", '{"keepalived_virtual_router_id": 300}', None,
-     r"virtual_router_id of VIP %s is 300; it must be from 1 to 255" % re.escape(VIP)),
+     r"virtual_router_id of VIP %s is 300 \(keepalived_virtual_router_id\); it must be from 1 to 255" % re.escape(VIP)),
+    ("router-ids-collide", '{"keepalived_vips": [{"address": "10.213.52.100", "virtual_router_id": 9},'
+     ' {"address": "10.213.52.101", "virtual_router_id": 9}]}', None,
+     r"VIPs 10\.213\.52\.100 \(set in keepalived_vips\) and 10\.213\.52\.101 \(set in keepalived_vips\) both use virtual_router_id 9"),
     ("router-id-differs", None, "all:\n  hosts:\n    %s:\n      keepalived_virtual_router_id: 77\n" % LB2,
-     r"must share the same VIPs and virtual_router_id"),
-    ("vip-differs", None, "all:\n  hosts:\n    %s:\n      kubeha_vip: 10.213.52.101\n" % LB2,
-     r"must share the same VIPs and virtual_router_id"),
+     r"must share the same VIPs, virtual_router_id and VRRP version"),
+    ("vip-differs", None, "all:\n  hosts:\n    %s:\n      keepalived_vips: [10.213.52.101]\n" % LB2,
+     r"must share the same VIPs, virtual_router_id and VRRP version"),
+    ("ipv6-vip-without-ipv6-peers", None, "all:\n  hosts:\n    %s:\n      keepalived_unicast_src_ip6: ''\n" % LB2,
+     r"VIP %s is IPv6, but host '%s' has no IPv6 address for VRRP unicast: its address 10\.213\.52\.12 \(kubeha_address\) is IPv4"
+     % (re.escape(V6), LB2)),
+    ("nat-source-address", None, "all:\n  hosts:\n    %s:\n      keepalived_unicast_src_ip: 10.213.52.99\n" % LB2,
+     r"keepalived on %s: the VRRP source address for VIP %s is 10\.213\.52\.99 \(from keepalived_unicast_src_ip\), "
+     r"but interface eth0 has 10\.213\.52\.12" % (LB2, re.escape(VIP))),
+    ("dns-name-that-does-not-resolve", None, "all:\n  hosts:\n    %s:\n      kubeha_address: lb2.kubeha.invalid\n" % LB2,
+     r"host '%s' has no IPv4 address for VRRP unicast: its name lb2\.kubeha\.invalid \(kubeha_address\) does not resolve" % LB2),
+    ("frontend-not-on-ipv6", '{"haproxy_frontend_bind_addresses": ["*"]}', None,
+     r"haproxy on \S+: the VIPs are IPv4/IPv6 but haproxy_frontend_bind_addresses=\['\*'\] listens only on IPv4"),
+    ("plain-http-not-acknowledged", '{"haproxy_backend_tls": false, "haproxy_backend_port": 8080}', None,
+     r"haproxy_backend_tls=false publishes the apiservers' legacy insecure port 8080 on the VIP.*haproxy_backend_plain_http_acknowledged=true"),
+    ("check-ca-file-missing", '{"haproxy_check_ca_file": "/etc/kubernetes/no-such-ca.pem"}', None,
+     r"haproxy_check_ca_file=/etc/kubernetes/no-such-ca\.pem does not exist or is not a file"),
     ("priorities-not-unique", None, "all:\n  hosts:\n    %s:\n      keepalived_priority: 200\n" % LB2,
      r"have unique priorities"),
     ("nopreempt-with-master", '{"keepalived_nopreempt": true}', "all:\n  hosts:\n    %s:\n      keepalived_state: MASTER\n" % LB1,
@@ -115,9 +136,14 @@ def test_check_diff_reports_no_change(unchanged):
 
 
 def test_check_diff_never_prints_a_secret(unchanged):
-    secret = "Xy7Secr9"
-    rc, out = playbook("--check", "--diff", "-e", '{"keepalived_auth_pass": "%s", "haproxy_stats_password": "%s"}' % (secret, secret))
+    """Both templates really render the secrets (check mode reports them changed), and no secret is printed."""
+    auth, stats = "Xy7Secr9", 'St4 ts#"pw\\'
+    rc, out = playbook("--check", "--diff", "-e", json.dumps({"keepalived_auth_pass": auth, "haproxy_stats_password": stats}))
     assert rc == 0, out[-4000:]
-    assert "changed=" in out
-    # The templates would change (check mode says so) but their diff is hidden.
-    assert secret not in out, [line for line in out.splitlines() if secret in line]
+    for task in ("haproxy : Render haproxy.cfg", "keepalived : Render keepalived.conf"):
+        section = out.split("TASK [kubeha.control_plane.%s" % task, 1)[1].split("TASK [", 1)[0]
+        changed = re.findall(r"^changed: \[(\S+)\]", section, re.M)
+        assert sorted(changed) == sorted(LBS), "the secret-bearing template did not render: %s" % section[-1500:]
+        assert "output has been hidden" in section, section[-1500:]
+    for secret in (auth, stats, "Secr9", "ts#"):
+        assert secret not in out, [line for line in out.splitlines() if secret in line]

@@ -65,7 +65,7 @@ def test_vrrp_peers_excludes_self():
 
 
 def test_filter_module_exports_the_three_filters():
-    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers"}
+    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses"}
 
 
 @pytest.mark.parametrize(

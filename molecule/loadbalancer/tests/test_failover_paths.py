@@ -1,0 +1,95 @@
+"""Each failover path on its own, with a time bound: HAProxy's state file alone
+(track_file, check script off), and the frontend check script alone (track_file
+off). Runs in the first verify only; the default configuration is restored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+from kubeha_testlib import LBS, VIP, holders, host, wait_for  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+MARKER = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"), "failover-paths-done")
+CONF = "/etc/keepalived/keepalived.conf"
+
+if os.path.exists(MARKER):
+    pytest.skip("failover paths already ran in this scenario's first verify", allow_module_level=True)
+
+
+def converge(**extra):
+    cmd = ["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "keepalived_config,keepalived_service"]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def one_holder():
+    held = wait_for(holders, lambda h: len(h) == 1, 30)
+    assert len(held) == 1, held
+    # Give VRRP a master-down interval to be sure nobody else takes it.
+    time.sleep(4)
+    held = holders()
+    assert len(held) == 1, held
+    return held[0]
+
+
+def time_until_moved(old, limit):
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        held = holders()
+        if len(held) == 1 and held[0] != old:
+            return time.monotonic() - start, held[0]
+        time.sleep(0.1)
+    return None, holders()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_defaults():
+    before = {n: host(n).file(CONF).sha256sum for n in LBS}
+    yield
+    for n in LBS:
+        host(n).run("systemctl start haproxy")
+    converge()
+    assert {n: host(n).file(CONF).sha256sum for n in LBS} == before, "the default configuration was not restored"
+    with open(MARKER, "w") as fh:
+        fh.write("done\n")
+
+
+def _stop_haproxy_on_holder(limit):
+    holder = one_holder()
+    host(holder).run_test("systemctl stop haproxy")
+    try:
+        return holder, time_until_moved(holder, limit)
+    finally:
+        host(holder).run_test("systemctl start haproxy")
+
+
+def test_track_file_alone_moves_the_vip_at_once():
+    converge(keepalived_check_frontend=False)
+    text = host(LBS[0]).file(CONF).content_string
+    assert "track_script" not in text and "track_file" in text
+    holder, (elapsed, new) = _stop_haproxy_on_holder(limit=10)
+    # FAULT through inotify, then the priority-0 advert lets a backup take over at once.
+    assert elapsed is not None, "VIP %s did not leave %s (holders: %s)" % (VIP, holder, new)
+    assert elapsed < 2.0, "track_file failover took %.2f s" % elapsed
+
+
+def test_frontend_check_alone_moves_the_vip():
+    converge(keepalived_track_haproxy=False)
+    text = host(LBS[0]).file(CONF).content_string
+    assert "track_file" not in text and "track_script" in text
+    holder, (elapsed, new) = _stop_haproxy_on_holder(limit=15)
+    assert elapsed is not None, "VIP %s did not leave %s (holders: %s)" % (VIP, holder, new)
+    # fall 2 checks every 1 s, then the next advert of a backup now of higher priority:
+    # never at once (no track_file), and within fall x interval + timeout + two adverts.
+    assert 1.0 <= elapsed < 7.0, "check-script failover took %.2f s" % elapsed
