@@ -321,8 +321,15 @@ def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_
     vips = list(vips)
     if not vips:
         raise AnsibleFilterError("%s: no VIP; set kubeha_vip or keepalived_vips" % filter_name)
-    resolved = resolve_hosts(filter_name, hosts, hostvars)
-    names = [h["name"] for h in resolved]
+    # Only the VRRP addresses must be unique (checked below): load balancers
+    # reached through one NAT address (ansible_host) are fine.
+    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
+        raise AnsibleFilterError("%s: the host list must be a list of inventory hostnames, got %r" % (filter_name, hosts))
+    names = [to_text(h) for h in hosts]
+    if not names:
+        raise AnsibleFilterError("%s: the load balancer list is empty" % filter_name)
+    for name in names:
+        _host_vars(filter_name, hostvars, name)
     me = to_text(inventory_hostname)
     if me not in names:
         raise AnsibleFilterError(

@@ -125,7 +125,7 @@ def test_state_files_are_root_owned_and_script_user_writes_only_its_own(name):
 
 @pytest.mark.parametrize("name", LBS)
 def test_no_secret_backup_readable_by_others(name):
-    out = host(name).check_output("find /etc/haproxy /etc/keepalived -name '*.cfg*~' -o -name '*.conf*~' -perm /077")
+    out = host(name).check_output("find /etc/haproxy /etc/keepalived \\( -name '*.cfg*~' -o -name '*.conf*~' \\) -perm /077")
     assert out == "", out
 
 

@@ -1,0 +1,93 @@
+"""Bad input that the controller alone can judge fails in site.yml's preflight
+play, with a message naming the host, variable and value, before any play that
+changes a host. Runs site.yml in check mode against three local "load
+balancers" (connection local, preflight tags only): nothing on this machine is
+changed. The cases that need real hosts are in molecule/loadbalancer."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+BASE = {
+    "all": {
+        "vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "kubeha_vip": "127.0.0.100",
+            "keepalived_interface": "lo",
+            "keepalived_unicast": False,
+        },
+        "children": {
+            "kube_masters": {"hosts": {"lb1": {"kubeha_address": "10.0.0.1"}, "lb2": {"kubeha_address": "10.0.0.2"},
+                                       "lb3": {"kubeha_address": "10.0.0.3"}}},
+            "kube_lbs": {"children": {"kube_masters": {}}},
+        },
+    }
+}
+
+
+def site(tmp_path, extra_vars=None, host_vars=None):
+    inventory = json.loads(json.dumps(BASE))
+    for host, values in (host_vars or {}).items():
+        inventory["all"]["children"]["kube_masters"]["hosts"][host].update(values)
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory))
+    cmd = ["ansible-playbook", "-i", str(path), SITE, "--check", "--tags", "haproxy_preflight,keepalived_preflight"]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_the_base_inventory_passes_preflight(tmp_path):
+    rc, out = site(tmp_path)
+    assert rc == 0, out[-4000:]
+    assert "Preflight | all nodes agree" in out and "failed=0" in out
+
+
+CASES = [
+    ("auth-pass-unquotable", {"keepalived_auth_pass": "ab#cd"}, None,
+     r"keepalived on lb1: keepalived_auth_pass has 5 characters .* contains a space, tab, #, !, quote or backslash"),
+    ("vip-invalid", {"kubeha_vip": "10.0.0.300"}, None,
+     r'keepalived_vips has "10\.0\.0\.300", which is not a valid IPv4 or IPv6 address'),
+    ("router-id-out-of-range", {"keepalived_virtual_router_id": 300}, None,
+     r"virtual_router_id of VIP 127\.0\.0\.100 is 300 \(keepalived_virtual_router_id\); it must be from 1 to 255"),
+    ("vip-differs", None, {"lb2": {"kubeha_vip": "127.0.0.101"}},
+     r"must share the same VIPs, virtual_router_id and VRRP version"),
+    ("nopreempt-with-master", {"keepalived_nopreempt": True}, {"lb1": {"keepalived_state": "MASTER"}},
+     r"keepalived_nopreempt needs keepalived_state=BACKUP on every node"),
+    ("weight-cannot-fail-over", {"keepalived_check_weight": -5}, None,
+     r"keepalived_check_weight=-5 cannot guarantee failover: the highest priority 200 minus 5 is not below the lowest 180"),
+    ("vrrp2-subsecond-advert", {"keepalived_advert_int": 0.5}, None,
+     r"keepalived_advert_int=0\.5 \(VRRPv2: whole seconds >= 1\)"),
+    ("no-backends", {"haproxy_backend_hosts": []}, None,
+     r"haproxy on lb\d: haproxy_backend_hosts is empty .* at least one apiserver backend is required"),
+    ("frontend-port-range", {"haproxy_frontend_port": 70000}, None,
+     r"haproxy on lb\d: haproxy_frontend_port is 70000; a port must be an integer from 1 to 65535"),
+    ("stats-exposed-without-password", {"haproxy_stats_bind_address": "0.0.0.0"}, None,
+     r"haproxy_stats_bind_address=0\.0\.0\.0 exposes the statistics page beyond loopback"),
+    ("stats-user-unusable", {"haproxy_stats_user": "ad min"}, None,
+     r'haproxy_stats_user="ad min" must be letters, digits'),
+    ("backend-port-invalid", None, {"lb2": {"kubeha_apiserver_port": 70000}},
+     r"kubeha_apiserver_port of host 'lb2' is 70000; a port must be an integer from 1 to 65535"),
+    ("balance-unknown", {"haproxy_balance": "random"}, None,
+     r"value of haproxy_balance must be one of: leastconn, roundrobin, first, source, got: random"),
+]
+
+
+@pytest.mark.parametrize("extra_vars, host_vars, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_in_preflight(tmp_path, extra_vars, host_vars, expected):
+    rc, out = site(tmp_path, extra_vars, host_vars)
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
+    # any_errors_fatal: no later play started.
+    assert "PLAY [HAProxy in front of every apiserver]" not in out, out[-3000:]
+    assert "ab#cd" not in out.replace('"keepalived_auth_pass": "ab#cd"', "")
