@@ -122,7 +122,7 @@ def test_bad_vips_fail_with_the_value(vips, message):
 
 
 def test_duplicate_vrrp_addresses_and_unknown_host_fail():
-    with pytest.raises(AnsibleFilterError, match=r"same address"):
+    with pytest.raises(AnsibleFilterError, match=r"VRRP addresses for VIP 10\.0\.0\.100 are not unique: 10\.0\.0\.1"):
         inst(["10.0.0.100"], hv(lb2={"kubeha_address": "10.0.0.1"}))
     with pytest.raises(AnsibleFilterError, match=r"not unique: 10\.0\.0\.9"):
         inst(["10.0.0.100"], hv(lb2={"keepalived_unicast_src_ip": "10.0.0.9"}, lb3={"keepalived_unicast_src_ip": "10.0.0.9"}))
@@ -152,3 +152,10 @@ def test_vip_addresses_canonical():
     assert f.vip_addresses("10.0.0.1") == ["10.0.0.1"]
     with pytest.raises(AnsibleFilterError, match=r"vip_addresses: keepalived_vips has \"nope\""):
         f.vip_addresses(["nope"])
+
+
+def test_load_balancers_behind_one_nat_address():
+    nat = {h: {"kubeha_address": "", "ansible_host": "203.0.113.5", "ansible_port": 2200 + i,
+               "keepalived_unicast_src_ip": "10.0.0.1%d" % i} for i, h in enumerate(LBS, 1)}
+    (vi,) = inst(["10.0.0.100"], hv(**nat), me="lb3")
+    assert vi["src_ip"] == "10.0.0.13" and vi["peers"] == ["10.0.0.11", "10.0.0.12"]
