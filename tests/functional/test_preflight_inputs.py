@@ -91,3 +91,62 @@ def test_bad_input_fails_in_preflight(tmp_path, extra_vars, host_vars, expected)
     # any_errors_fatal: no later play started.
     assert "PLAY [HAProxy in front of every apiserver]" not in out, out[-3000:]
     assert "ab#cd" not in out.replace('"keepalived_auth_pass": "ab#cd"', "")
+
+
+def converge_check(tmp_path, *args, extra_vars=None, host_vars=None):
+    """site.yml in check mode with --diff against the local "load balancers": it reports
+    the files it would write (and their content) and changes nothing on this machine."""
+    inventory = json.loads(json.dumps(BASE))
+    for host, values in (host_vars or {}).items():
+        inventory["all"]["children"]["kube_masters"]["hosts"][host].update(values)
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory))
+    cmd = ["ansible-playbook", "-i", str(path), SITE, "--check", "--diff", "--limit", "lb1"] + list(args)
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_tags_alone_render_complete_configurations_and_inventory_values_win(tmp_path):
+    """--tags keepalived_config (nothing else) renders the whole keepalived.conf, and a
+    keepalived_check_url from host_vars reaches the check script (site.yml sets no play vars)."""
+    url = "https://127.0.0.1:9443/custom-readyz"
+    rc, out = converge_check(tmp_path, "--tags", "keepalived_config", host_vars={"lb1": {"keepalived_check_url": url}})
+    assert rc == 0, out[-4000:]
+    assert "PLAY RECAP" in out and "failed=0" in out
+    assert url in out, "the inventory's keepalived_check_url did not reach kubeha-check-frontend"
+    assert re.search(r"\+vrrp_instance VI_127_0_0_100 \{", out) and "+    virtual_ipaddress {" in out, out[-4000:]
+    assert "+    track_script {" in out and "+    track_file {" in out
+
+
+def test_skipping_the_preflight_still_renders_complete_configurations(tmp_path):
+    rc, out = converge_check(tmp_path, "--tags", "haproxy_config,keepalived_config",
+                             "--skip-tags", "haproxy_preflight,keepalived_preflight")
+    assert rc == 0, out[-4000:]
+    assert "Preflight |" not in out
+    assert "+vrrp_instance VI_127_0_0_100 {" in out and "+backend kube-apiserver" in out
+
+
+def test_check_certificates_and_exposure_are_rendered_and_reported(tmp_path):
+    """The health checks verify the apiservers with the CA file and present the client
+    certificate; preflight says what the statistics listener exposes."""
+    ca = "/etc/ssl/certs/ca-certificates.crt"
+    rc, out = converge_check(tmp_path, "--tags", "haproxy_preflight,haproxy_config",
+                             extra_vars={"haproxy_check_ca_file": ca, "haproxy_check_verifyhost": "kubernetes",
+                                         "haproxy_check_client_cert": ca})
+    assert rc == 0, out[-4000:]
+    assert re.search(r"\+    server lb1 10\.0\.0\.1:6443 check check-ssl verify required ca-file %s verifyhost kubernetes crt %s$"
+                     % (re.escape(ca), re.escape(ca)), out, re.M), out[-4000:]
+    flat = " ".join(out.split())
+    assert ("statistics page /stats and Prometheus /metrics on 127.0.0.1:9000, without authentication (loopback only)"
+            in flat), flat[-3000:]
+
+
+def test_acknowledged_plain_http_backend_passes_with_a_warning(tmp_path):
+    rc, out = site(tmp_path, {"haproxy_backend_tls": False, "haproxy_backend_port": 8080,
+                              "haproxy_frontend_port": 18080, "haproxy_backend_plain_http_acknowledged": True})
+    assert rc == 0, out[-4000:]
+    flat = " ".join(out.split())
+    assert ("WARNING haproxy on lb1: the frontend port 18080 forwards to the apiservers' unauthenticated insecure port 8080"
+            in flat), flat[-3000:]
