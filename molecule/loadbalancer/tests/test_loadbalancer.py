@@ -11,7 +11,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import LBS, MASTERS, PORT, RUNNER, VIP, VIPS, haproxy_servers, holders, host, vrrp_states, wait_for  # noqa: E402
+from kubeha_testlib import LBS, MASTERS, PORT, RUNNER, VIPS, haproxy_servers, holders, host, vrrp_states, wait_for  # noqa: E402
 
 
 def test_two_vips_ipv4_and_ipv6_canonical():
