@@ -101,6 +101,20 @@ def _host_vars(filter_name, hostvars, host):
     return hostvars[host]
 
 
+def _host_names(filter_name, hosts, what="the input"):
+    """``hosts`` as a non-empty list of inventory hostnames, or raise AnsibleFilterError."""
+    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
+        raise AnsibleFilterError(
+            "%s: %s must be a list of inventory hostnames, got %r" % (filter_name, what, hosts)
+        )
+    hosts = [to_text(h) for h in hosts]
+    if not hosts:
+        raise AnsibleFilterError(
+            "%s: the host list is empty; the inventory group it came from has no hosts" % filter_name
+        )
+    return hosts
+
+
 def resolve_hosts(filter_name, hosts, hostvars, port=None, port_var=None):
     """Validate ``hosts`` and return a list of dicts name/address/port (port if asked).
 
@@ -109,15 +123,7 @@ def resolve_hosts(filter_name, hosts, hostvars, port=None, port_var=None):
     value, naming the filter, the host, the variable and the value.
     """
     _require_netaddr(filter_name)
-    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
-        raise AnsibleFilterError(
-            "%s: the input must be a list of inventory hostnames, got %r" % (filter_name, hosts)
-        )
-    hosts = [to_text(h) for h in hosts]
-    if not hosts:
-        raise AnsibleFilterError(
-            "%s: the host list is empty; the inventory group it came from has no hosts" % filter_name
-        )
+    hosts = _host_names(filter_name, hosts)
     if port is not None:
         port = validate_port(filter_name, port, "the 'port' argument")
     seen = {}
@@ -323,11 +329,7 @@ def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_
         raise AnsibleFilterError("%s: no VIP; set kubeha_vip or keepalived_vips" % filter_name)
     # Only the VRRP addresses must be unique (checked below): load balancers
     # reached through one NAT address (ansible_host) are fine.
-    if isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
-        raise AnsibleFilterError("%s: the host list must be a list of inventory hostnames, got %r" % (filter_name, hosts))
-    names = [to_text(h) for h in hosts]
-    if not names:
-        raise AnsibleFilterError("%s: the load balancer list is empty" % filter_name)
+    names = _host_names(filter_name, hosts, "the 'hosts' argument")
     for name in names:
         _host_vars(filter_name, hostvars, name)
     me = to_text(inventory_hostname)
