@@ -1,0 +1,847 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kubeha.control_plane contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: apiserver_count
+short_description: Check kube-apiserver's C(--apiserver-count) and endpoint reconciler on a master
+version_added: 0.3.0
+description:
+  - Read-only check, run on a Kubernetes master, of the classic mistake of a highly available control plane set up by hand
+    with the C(master-count) endpoint reconciler, a C(--apiserver-count) that is not the number of apiservers.
+    The apiservers then keep resetting the endpoints of the C(kubernetes) service
+    (they log C(Resetting endpoints for master service)) and clients of that service reach a changing subset of them.
+  - Reads the effective on-disk configuration, either the distribution packages' sysconfig files
+    (C(/etc/kubernetes/config) and C(/etc/kubernetes/apiserver), expanded as the C(kube-apiserver.service) unit does)
+    or a kubeadm static pod manifest, and the command line of the running C(kube-apiserver) process,
+    and tells whether the process still runs with other flags than the configuration sets (a restart is pending).
+  - With O(api_url), also reads the endpoints of the C(kubernetes) service from the API.
+  - Every problem found is a plain sentence in RV(problems) that says what is wrong and what to set.
+    By default the module reports and does not fail; set O(fail_on_mismatch=true) to fail when there is a problem.
+  - Never changes anything.
+author:
+  - kubeha.control_plane contributors
+requirements:
+  - PyYAML on the master when a static pod manifest must be read
+    (package C(python3-yaml) on Debian and Ubuntu, C(python3-pyyaml) on Enterprise Linux).
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+    details: Linux only (reads C(/proc/<pid>/cmdline)).
+options:
+  expected:
+    description:
+      - The number of apiservers of the control plane, usually the size of the inventory group of masters.
+      - Must be at least V(1).
+      - Without it, the module reports the configuration and checks everything except the count.
+    type: int
+  layout:
+    description:
+      - Which on-disk configuration kube-apiserver is started from.
+      - V(sysconfig) is the distribution packages' unit and its files in O(sysconfig_dir).
+      - V(static_pod) is a static pod manifest (O(manifest)) run by the kubelet (kubeadm).
+      - V(auto) is V(static_pod) when O(manifest) exists, V(sysconfig) otherwise.
+    type: str
+    choices: [auto, sysconfig, static_pod]
+    default: auto
+  sysconfig_dir:
+    description:
+      - Directory of the sysconfig files C(config) and C(apiserver), read as systemd's C(EnvironmentFile=) reads them
+        (C(apiserver) overrides C(config)).
+    type: path
+    default: /etc/kubernetes
+  sysconfig_vars:
+    description:
+      - The variables the unit's C(ExecStart=) passes to kube-apiserver, in order, each as an unquoted C($VAR)
+        (its value is split on whitespace).
+      - The default is the order of the C(kube-apiserver.service) unit of the distribution packages.
+    type: list
+    elements: str
+    default:
+      - KUBE_LOGTOSTDERR
+      - KUBE_LOG_LEVEL
+      - KUBE_ETCD_SERVERS
+      - KUBE_API_ADDRESS
+      - KUBE_API_PORT
+      - KUBELET_PORT
+      - KUBE_ALLOW_PRIV
+      - KUBE_SERVICE_ADDRESSES
+      - KUBE_ADMISSION_CONTROL
+      - KUBE_API_ARGS
+  manifest:
+    description:
+      - Path of the kube-apiserver static pod manifest.
+    type: path
+    default: /etc/kubernetes/manifests/kube-apiserver.yaml
+  container:
+    description:
+      - Name of the kube-apiserver container in O(manifest).
+    type: str
+    default: kube-apiserver
+  process_name:
+    description:
+      - Program name of the running apiserver. A process runs it when the base name of its C(argv[0]) is this name,
+        or when C(argv[0]) is an interpreter (C(python3), C(sh), ...) and the base name of C(argv[1]) is this name.
+      - Also the command run with C(--version) to learn the version (see O(version)).
+    type: str
+    default: kube-apiserver
+  proc_root:
+    description:
+      - Where the process table is mounted. Only useful for tests.
+    type: path
+    default: /proc
+  version:
+    description:
+      - Kubernetes version of the apiserver (V(1.10), V(v1.10.13), an image reference with a version tag).
+        It decides the default endpoint reconciler (C(master-count) before 1.11, C(lease) from 1.11 on).
+      - When not given, the tag of the container image in O(manifest) (layout V(static_pod)),
+        otherwise the output of C(<process_name> --version). When neither gives a version, the reconciler
+        is RV(reconciler=unknown) unless C(--endpoint-reconciler-type) is set.
+      - Quote it in YAML, as in V("1.10"), since an unquoted C(1.10) is the number 1.1.
+    type: str
+  api_url:
+    description:
+      - Base URL of the Kubernetes API (V(https://10.0.0.10:6443)). When given, the module reads the endpoints of the
+        C(kubernetes) service in the C(default) namespace and checks them.
+      - Needs a client allowed to C(get) C(endpoints) in the C(default) namespace (O(token), or O(client_cert) and O(client_key)).
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the certificate of O(api_url).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - CA certificate (PEM) that signed the certificate of O(api_url), for example C(/etc/kubernetes/pki/ca.crt).
+    type: path
+  client_cert:
+    description:
+      - Client certificate (PEM) to authenticate to O(api_url).
+    type: path
+  client_key:
+    description:
+      - Private key (PEM) of O(client_cert), when it is not in the same file.
+    type: path
+  token:
+    description:
+      - Bearer token to authenticate to O(api_url).
+    type: str
+  timeout:
+    description:
+      - Timeout in seconds of the request to O(api_url).
+    type: int
+    default: 5
+  fail_on_mismatch:
+    description:
+      - Fail when RV(problems) is not empty. The message is the problems, and all return values are returned too.
+    type: bool
+    default: false
+notes:
+  - The module reads files readable only by root (the static pod manifest, C(/proc/<pid>/cmdline) of another user's process),
+    so run it with O(ignore:become=true).
+  - Values of flags whose name contains C(token), C(password) or C(key-data) are masked in what the module returns.
+seealso:
+  - name: kube-apiserver flags
+    description: The C(--apiserver-count) and C(--endpoint-reconciler-type) flags.
+    link: https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/
+"""
+
+EXAMPLES = r"""
+- name: Check --apiserver-count against the inventory
+  kubeha.control_plane.apiserver_count:
+    expected: "{{ groups['kube_masters'] | length }}"
+  become: true
+  register: apiserver_count
+
+- name: Show what is wrong
+  ansible.builtin.debug:
+    msg: "{{ apiserver_count.problems }}"
+  when: apiserver_count.problems | length > 0
+
+- name: Fail the play on a wrong count, and compare with the endpoints the API serves
+  kubeha.control_plane.apiserver_count:
+    expected: "{{ groups['kube_masters'] | length }}"
+    api_url: "https://{{ ansible_host }}:6443"
+    ca_path: /etc/kubernetes/pki/ca.crt
+    client_cert: /etc/kubernetes/pki/apiserver-kubelet-client.crt
+    client_key: /etc/kubernetes/pki/apiserver-kubelet-client.key
+    fail_on_mismatch: true
+  become: true
+
+- name: An old sysconfig master whose kube-apiserver --version is not usable
+  kubeha.control_plane.apiserver_count:
+    expected: 3
+    layout: sysconfig
+    version: "1.10"
+  become: true
+"""
+
+RETURN = r"""
+layout:
+  description: The effective layout (V(sysconfig) or V(static_pod)), O(layout) with V(auto) resolved.
+  returned: always
+  type: str
+  sample: sysconfig
+sources:
+  description:
+    - What each place kube-apiserver's flags can come from says. A key is null when that place does not exist
+      (no C(apiserver) file in O(sysconfig_dir), no O(manifest), no running process).
+    - Each non-null value has the keys C(argv) (the arguments after the program name), C(flags)
+      (flag name without dashes and with C(-) for C(_), to value; the last occurrence wins),
+      C(apiserver_count) (integer, V(1) when the flag is absent, null when invalid),
+      C(reconciler) (V(master-count), V(lease), V(none) or V(unknown)) and C(error) (null, or why the source
+      could not be read; then the other keys are null). C(sysconfig) and C(static_pod) also have C(path)
+      (C(sysconfig) also C(files), the files read); C(process) has C(pid).
+  returned: always
+  type: dict
+  contains:
+    sysconfig:
+      description: The sysconfig files in O(sysconfig_dir), as the unit passes them.
+      type: dict
+      returned: always
+      sample:
+        path: /etc/kubernetes/apiserver
+        files: [/etc/kubernetes/config, /etc/kubernetes/apiserver]
+        argv: [--logtostderr=true, --v=0, --etcd-servers=https://10.0.0.11:2379, --apiserver-count=3]
+        flags: {logtostderr: "true", v: "0", etcd-servers: "https://10.0.0.11:2379", apiserver-count: "3"}
+        apiserver_count: 3
+        reconciler: master-count
+        error: null
+    static_pod:
+      description: The container O(container) of the static pod O(manifest).
+      type: dict
+      returned: always
+      sample: null
+    process:
+      description: The running process (the one with the lowest pid when there are several).
+      type: dict
+      returned: always
+      sample:
+        pid: 4242
+        argv: [/usr/bin/kube-apiserver, --logtostderr=true, --v=0, --apiserver-count=1]
+        flags: {logtostderr: "true", v: "0", apiserver-count: "1"}
+        apiserver_count: 1
+        reconciler: master-count
+        error: null
+apiserver_count:
+  description: C(--apiserver-count) of the effective on-disk configuration (V(1) when the flag is absent).
+  returned: always; null when there is no readable configuration or the value is not an integer
+  type: int
+  sample: 3
+reconciler:
+  description:
+    - Endpoint reconciler of the effective on-disk configuration, V(master-count), V(lease), V(none),
+      or V(unknown) (version unknown and C(--endpoint-reconciler-type) not set, or an invalid value).
+  returned: always
+  type: str
+  sample: master-count
+version:
+  description: The Kubernetes version used to decide the default reconciler, as given or found (null when unknown).
+  returned: always
+  type: str
+  sample: v1.10.13
+running:
+  description: Whether a kube-apiserver process runs on the host.
+  returned: always
+  type: bool
+  sample: true
+restart_pending:
+  description:
+    - Whether the running process was started with other flags than the effective on-disk configuration sets.
+    - Null when no process runs or when either side could not be read.
+  returned: always
+  type: bool
+  sample: false
+endpoints:
+  description:
+    - Addresses of the C(kubernetes) service endpoints (C(subsets[].addresses[].ip)), de-duplicated and sorted.
+    - Null when O(api_url) is not given or the endpoints could not be read (RV(problems) then says why).
+  returned: always
+  type: list
+  elements: str
+  sample: [10.0.0.11, 10.0.0.12, 10.0.0.13]
+expected:
+  description: O(expected), as given.
+  returned: always
+  type: int
+  sample: 3
+problems:
+  description: What is wrong, one sentence each, saying what to set.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - >-
+      kube-apiserver uses the master-count endpoint reconciler with --apiserver-count=1 in /etc/kubernetes/apiserver,
+      but the inventory has 3 apiservers: set --apiserver-count=3 (or move to --endpoint-reconciler-type=lease
+      on Kubernetes 1.11 or later).
+notes:
+  description: Remarks that are not problems (a stale C(--apiserver-count) with the lease reconciler, an unknown version).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - >-
+      --apiserver-count=3 in /etc/kubernetes/apiserver has no effect with the lease endpoint reconciler;
+      it can be removed.
+"""
+
+import ipaddress
+import json
+import os
+import traceback
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.kubeha.control_plane.plugins.module_utils.kube_flags import (
+    KubeFlagsError,
+    effective_reconciler,
+    flags_from_argv,
+    flags_from_manifest,
+    is_secret_flag,
+    manifest_image,
+    mask_argv,
+    mask_flags,
+    parse_cmdline,
+    parse_env_file,
+    parse_version,
+    program_args,
+    sysconfig_argv,
+)
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - exercised by a unit test that hides yaml
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
+else:
+    YAML_IMPORT_ERROR = None
+
+SYSCONFIG_VARS = [
+    "KUBE_LOGTOSTDERR",
+    "KUBE_LOG_LEVEL",
+    "KUBE_ETCD_SERVERS",
+    "KUBE_API_ADDRESS",
+    "KUBE_API_PORT",
+    "KUBELET_PORT",
+    "KUBE_ALLOW_PRIV",
+    "KUBE_SERVICE_ADDRESSES",
+    "KUBE_ADMISSION_CONTROL",
+    "KUBE_API_ARGS",
+]
+ENDPOINTS_PATH = "/api/v1/namespaces/default/endpoints/kubernetes"
+LEASE_HINT = "(or move to --endpoint-reconciler-type=lease on Kubernetes 1.11 or later)"
+
+
+def _empty_source(**keys):
+    source = dict(argv=None, flags=None, apiserver_count=None, reconciler=None, error=None)
+    source.update(keys)
+    return source
+
+
+def _show(name, value):
+    if value is None:
+        return "not set"
+    return "********" if is_secret_flag(name) else value
+
+
+def _address_key(text):
+    try:
+        addr = ipaddress.ip_address(text)
+        return (0, addr.version, int(addr), text)
+    except ValueError:
+        return (1, 0, 0, text)
+
+
+def _same_address(a, b):
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+class ApiserverCount:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.problems = []
+        self.notes = []
+        self.version_text = None
+        self.version = None
+
+    # -- on-disk configuration ------------------------------------------------
+
+    def read_sysconfig(self):
+        directory = self.params["sysconfig_dir"]
+        apiserver_file = os.path.join(directory, "apiserver")
+        if not os.path.exists(apiserver_file):
+            return None
+        files = [p for p in (os.path.join(directory, "config"), apiserver_file) if os.path.exists(p)]
+        source = _empty_source(path=apiserver_file, files=files)
+        env = {}
+        origin = {}
+        for path in files:
+            try:
+                with open(path, "rb") as fh:
+                    data = parse_env_file(fh.read())
+            except OSError as exc:
+                return self._source_error(source, "%s cannot be read: %s: fix its permissions." % (path, to_native(exc)))
+            except KubeFlagsError as exc:
+                return self._source_error(
+                    source,
+                    "%s cannot be read as systemd's EnvironmentFile= reads it (%s): correct that line." % (path, exc),
+                )
+            env.update(data)
+            origin.update((name, path) for name in data)
+        # Which file sets --apiserver-count: the variable holding its last occurrence.
+        source["count_path"] = apiserver_file
+        for name in self.params["sysconfig_vars"]:
+            words = sysconfig_argv(env, [name])
+            if any(w.lstrip("-").split("=", 1)[0].replace("_", "-") == "apiserver-count" for w in words if w.startswith("-")):
+                source["count_path"] = origin[name]
+        return self._fill_source(source, sysconfig_argv(env, self.params["sysconfig_vars"]),
+                                 " and ".join(files))
+
+    def read_static_pod(self, needed):
+        path = self.params["manifest"]
+        if not os.path.exists(path):
+            return None
+        source = _empty_source(path=path, image=None)
+        if yaml is None:
+            if needed:
+                self.module.fail_json(
+                    msg=missing_required_lib(
+                        "PyYAML",
+                        reason="to read %s (install python3-yaml on Debian and Ubuntu, python3-pyyaml on Enterprise Linux)"
+                        % path,
+                    ),
+                    exception=YAML_IMPORT_ERROR,
+                )
+            source["error"] = "PyYAML is not installed: %s was not read" % path
+            self.notes.append("%s exists but was not read: PyYAML is missing (python3-yaml on Debian and Ubuntu, "
+                              "python3-pyyaml on Enterprise Linux)." % path)
+            return source
+        try:
+            with open(path, "rb") as fh:
+                data = yaml.safe_load(fh)
+        except OSError as exc:
+            return self._source_error(source, "%s cannot be read: %s: fix its permissions." % (path, to_native(exc)))
+        except yaml.YAMLError as exc:
+            return self._source_error(
+                source, "%s is not valid YAML (%s): correct the manifest." % (path, " ".join(to_native(exc).split()))
+            )
+        container = self.params["container"]
+        try:
+            argv = flags_from_manifest(data, container)
+            source["image"] = manifest_image(data, container)
+        except KubeFlagsError as exc:
+            return self._source_error(
+                source, "%s is not a usable static pod manifest: %s; correct the manifest." % (path, exc)
+            )
+        source["count_path"] = path
+        return self._fill_source(source, argv, path)
+
+    def _source_error(self, source, sentence):
+        self.problems.append(sentence)
+        source["error"] = sentence
+        return source
+
+    def _fill_source(self, source, argv, where):
+        try:
+            flags = flags_from_argv(argv)
+        except KubeFlagsError as exc:
+            return self._source_error(
+                source, "the kube-apiserver arguments in %s cannot be read: %s; correct them." % (where, exc)
+            )
+        source["_flags"] = flags
+        source["argv"] = mask_argv(argv)
+        source["flags"] = mask_flags(flags)
+        return source
+
+    # -- running process --------------------------------------------------------
+
+    def read_process(self):
+        root = self.params["proc_root"]
+        name = self.params["process_name"]
+        try:
+            entries = sorted((int(e) for e in os.listdir(root) if e.isdigit()))
+        except OSError as exc:
+            self.notes.append("%s cannot be listed (%s): running processes were not checked." % (root, to_native(exc)))
+            return None
+        found = []
+        for pid in entries:
+            try:
+                with open(os.path.join(root, str(pid), "cmdline"), "rb") as fh:
+                    argv = parse_cmdline(fh.read())
+            except (OSError, KubeFlagsError):
+                continue  # gone meanwhile, or not ours to read
+            args = program_args(argv, name)
+            if args is not None:
+                found.append((pid, argv, args))
+        if not found:
+            return None
+        pid, argv, args = found[0]
+        if len(found) > 1:
+            self.notes.append("%d processes run %s (pids %s); pid %d was checked."
+                              % (len(found), name, ", ".join(str(f[0]) for f in found), pid))
+        source = _empty_source(pid=pid)
+        try:
+            flags = flags_from_argv(args)
+        except KubeFlagsError as exc:
+            source["argv"] = mask_argv(argv)
+            return self._source_error(
+                source, "the arguments of the running %s (pid %d) cannot be read: %s." % (name, pid, exc)
+            )
+        source["_flags"] = flags
+        source["argv"] = mask_argv(argv)
+        source["flags"] = mask_flags(flags)
+        return source
+
+    # -- version ------------------------------------------------------------------
+
+    def find_version(self, layout, static_pod):
+        if self.params["version"] is not None:
+            self.version_text = self.params["version"]
+            try:
+                self.version = parse_version(self.version_text)
+            except KubeFlagsError as exc:
+                self.module.fail_json(msg="version: %s." % exc)
+            return
+        if layout == "static_pod":
+            if static_pod and static_pod.get("image"):
+                try:
+                    self.version = parse_version(static_pod["image"])
+                    self.version_text = static_pod["image"].split("@", 1)[0].rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+                except KubeFlagsError as exc:
+                    self.notes.append("The Kubernetes version is unknown: %s; set the version option." % exc)
+            return
+        name = self.params["process_name"]
+        binary = self.module.get_bin_path(name)
+        if binary is None:
+            self.notes.append("The Kubernetes version is unknown: %s is not in the PATH; set the version option." % name)
+            return
+        rc, out, err = self.module.run_command([binary, "--version"], environ_update=dict(LANG="C", LC_ALL="C"))
+        text = (out or "").strip()
+        if rc == 0:
+            try:
+                self.version = parse_version(text)
+                self.version_text = text.split()[-1]
+                return
+            except KubeFlagsError:
+                pass
+        detail = " ".join((text or (err or "").strip()).split())[:200] or "no output"
+        self.notes.append("The Kubernetes version is unknown: '%s --version' exited with %d (%s); set the version option."
+                          % (binary, rc, detail))
+
+    # -- per-source values ----------------------------------------------------------
+
+    def settle(self, source, where):
+        """Set apiserver_count and reconciler of a source that was read."""
+        if source is None or source.get("_flags") is None:
+            return
+        flags = source["_flags"]
+        raw = flags.get("apiserver-count")
+        if raw is None:
+            source["apiserver_count"] = 1
+        else:
+            try:
+                count = int(raw, 10)
+            except ValueError:
+                count = None
+            if count is None or count < 1:
+                self.problems.append(
+                    "--apiserver-count=%s in %s is not a positive integer (kube-apiserver refuses to start): "
+                    "set --apiserver-count=%s." % (raw, where, self.params["expected"] or "<number of apiservers>")
+                )
+            else:
+                source["apiserver_count"] = count
+        try:
+            source["reconciler"] = effective_reconciler(flags, self.version)
+        except KubeFlagsError as exc:
+            source["reconciler"] = "unknown"
+            self.problems.append("%s in %s (kube-apiserver refuses to start): set --endpoint-reconciler-type=lease."
+                                 % (exc, where))
+            return
+        if "endpoint-reconciler-type" in flags and self.version is not None and self.version < (1, 9):
+            self.problems.append(
+                "--endpoint-reconciler-type is set in %s, but Kubernetes %d.%d does not know that flag "
+                "(it appeared in 1.9) and refuses to start: remove it." % ((where,) + tuple(self.version))
+            )
+
+    # -- endpoints --------------------------------------------------------------------
+
+    def fetch_endpoints(self):
+        url = self.params["api_url"].rstrip("/") + ENDPOINTS_PATH
+        headers = {"Accept": "application/json"}
+        if self.params["token"]:
+            headers["Authorization"] = "Bearer %s" % self.params["token"]
+        try:
+            response = open_url(
+                url,
+                method="GET",
+                headers=headers,
+                validate_certs=self.params["validate_certs"],
+                ca_path=self.params["ca_path"],
+                client_cert=self.params["client_cert"],
+                client_key=self.params["client_key"],
+                timeout=self.params["timeout"],
+            )
+            body = response.read()
+        except HTTPError as exc:
+            detail = ""
+            try:
+                status = json.loads(to_text(exc.read(), errors="surrogate_or_replace"))
+                if isinstance(status, dict) and isinstance(status.get("message"), str):
+                    detail = ": %s" % status["message"]
+            except (AttributeError, TypeError, ValueError, OSError):  # the body of an error is only a detail
+                pass
+            hint = (
+                "give token, or client_cert and client_key, of a user allowed to get endpoints in namespace default"
+                if exc.code in (401, 403)
+                else "check api_url"
+            )
+            self.problems.append("GET %s returned HTTP %s%s: %s." % (url, exc.code, detail, hint))
+            return None
+        except (URLError, HTTPException, ConnectionError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            self.problems.append(
+                "GET %s failed (%s): check api_url, ca_path and validate_certs." % (url, to_native(reason))
+            )
+            return None
+        try:
+            data = json.loads(to_text(body, errors="surrogate_or_replace"))
+        except ValueError as exc:
+            self.problems.append("GET %s did not return JSON (%s): check that api_url is the Kubernetes API." % (url, exc))
+            return None
+        return self._endpoint_addresses(url, data)
+
+    def _endpoint_addresses(self, url, data):
+        def wrong(what):
+            self.problems.append("GET %s returned %s, not the Endpoints object of the kubernetes service: "
+                                 "check that api_url is the Kubernetes API." % (url, what))
+
+        if not isinstance(data, dict):
+            return wrong("a JSON %s" % type(data).__name__)
+        if data.get("kind") not in (None, "Endpoints"):
+            return wrong("an object of kind %r" % data.get("kind"))
+        subsets = data.get("subsets") or []
+        if not isinstance(subsets, list):
+            return wrong("subsets that are not a list")
+        ips = set()
+        for subset in subsets:
+            addresses = (subset.get("addresses") or []) if isinstance(subset, dict) else None
+            if not isinstance(addresses, list):
+                return wrong("a subset without an addresses list")
+            for address in addresses:
+                if not isinstance(address, dict) or not isinstance(address.get("ip"), str):
+                    return wrong("an address without an ip")
+                ips.add(address["ip"])
+        return sorted(ips, key=_address_key)
+
+    # -- the check --------------------------------------------------------------------
+
+    def run(self):
+        params = self.params
+        expected = params["expected"]
+        if expected is not None and expected < 1:
+            self.module.fail_json(msg="expected must be at least 1 (the number of apiservers), got %d." % expected)
+        if params["timeout"] < 1:
+            self.module.fail_json(msg="timeout must be at least 1 second, got %d." % params["timeout"])
+
+        layout = params["layout"]
+        manifest_exists = os.path.exists(params["manifest"])
+        if layout == "auto":
+            layout = "static_pod" if manifest_exists else "sysconfig"
+
+        sysconfig = self.read_sysconfig()
+        static_pod = self.read_static_pod(needed=layout == "static_pod")
+        process = self.read_process()
+        self.find_version(layout, static_pod)
+
+        sysconfig_where = sysconfig and " and ".join(sysconfig["files"])
+        self.settle(sysconfig, sysconfig_where)
+        self.settle(static_pod, params["manifest"])
+        self.settle(process, "the command line of the running %s (pid %s)"
+                    % (params["process_name"], process and process["pid"]))
+
+        disk = sysconfig if layout == "sysconfig" else static_pod
+        other = static_pod if layout == "sysconfig" else sysconfig
+        sysconfig_file = os.path.join(params["sysconfig_dir"], "apiserver")
+        if disk is None:
+            if other is None:
+                self.problems.append(
+                    "kube-apiserver is configured in neither layout: neither %s nor %s exists: "
+                    "install kube-apiserver's configuration (or set sysconfig_dir or manifest to where it is)."
+                    % (sysconfig_file, params["manifest"])
+                )
+            else:
+                self.problems.append(
+                    "layout is %s but %s does not exist, while %s does: set layout=auto (or %s)."
+                    % (layout, sysconfig_file if layout == "sysconfig" else params["manifest"],
+                       other["path"], "static_pod" if layout == "sysconfig" else "sysconfig")
+                )
+        elif other is not None and other.get("error") is None:
+            self.notes.append("%s also exists but is not the effective configuration (layout %s): remove it to avoid confusion."
+                              % (other["path"], layout))
+
+        count = disk and disk["apiserver_count"]
+        reconciler = (disk and disk["reconciler"]) or "unknown"
+        count_path = disk and disk.get("count_path")
+        if disk is not None and disk.get("_flags") is not None:
+            self.check_count(disk["_flags"], count, reconciler, count_path, expected)
+
+        restart_pending = None
+        if process is not None and process.get("_flags") is not None and disk is not None and disk.get("_flags") is not None:
+            restart_pending = self.check_restart(process, disk, layout)
+
+        endpoints = None
+        if params["api_url"]:
+            endpoints = self.fetch_endpoints()
+        if endpoints is not None:
+            running = process if process is not None and process.get("_flags") is not None else None
+            flags = (running or disk or {}).get("_flags") or {}
+            run_reconciler = (running or {}).get("reconciler") or reconciler
+            self.check_endpoints(endpoints, run_reconciler, flags, running is not None, expected)
+
+        if reconciler == "unknown" and disk is not None and disk.get("_flags") is not None \
+                and "endpoint-reconciler-type" not in disk["_flags"]:
+            self.notes.append(
+                "The endpoint reconciler is unknown: the Kubernetes version is unknown and --endpoint-reconciler-type "
+                "is not set; set the version option (master-count is the default before 1.11, lease from 1.11 on)."
+            )
+
+        sources = {}
+        for key, source in (("sysconfig", sysconfig), ("static_pod", static_pod), ("process", process)):
+            if source is not None:
+                source = dict((k, v) for k, v in source.items() if not k.startswith("_") and k != "count_path")
+            sources[key] = source
+
+        result = dict(
+            changed=False,
+            layout=layout,
+            sources=sources,
+            apiserver_count=count,
+            reconciler=reconciler,
+            version=self.version_text,
+            running=process is not None,
+            restart_pending=restart_pending,
+            endpoints=endpoints,
+            expected=expected,
+            problems=self.problems,
+            notes=self.notes,
+        )
+        if params["fail_on_mismatch"] and self.problems:
+            self.module.fail_json(msg=" ".join(self.problems), **result)
+        self.module.exit_json(**result)
+
+    def check_count(self, flags, count, reconciler, count_path, expected):
+        name = self.params["process_name"]
+        if count is None:
+            return  # an invalid value is already a problem
+        shown = "--apiserver-count=%d" % count if "apiserver-count" in flags else "--apiserver-count unset (default 1)"
+        if reconciler == "master-count" and expected is not None and count != expected:
+            if "endpoint-reconciler-type" in flags and self.version is not None and self.version >= (1, 11):
+                hint = "(or remove --endpoint-reconciler-type=master-count: lease is the default from Kubernetes 1.11)"
+            elif self.version is not None and self.version < (1, 9):
+                hint = "(or upgrade to Kubernetes 1.11 or later, whose lease endpoint reconciler needs no count)"
+            else:
+                hint = LEASE_HINT
+            self.problems.append(
+                "%s uses the master-count endpoint reconciler with %s in %s, but the inventory has %d apiserver%s: "
+                "set --apiserver-count=%d %s." % (name, shown, count_path, expected, "" if expected == 1 else "s", expected, hint)
+            )
+        elif reconciler == "lease" and count != 1:
+            self.notes.append(
+                "%s in %s has no effect with the lease endpoint reconciler; it can be removed." % (shown, count_path)
+            )
+
+    def check_restart(self, process, disk, layout):
+        running, configured = process["_flags"], disk["_flags"]
+        if dict(running) == dict(configured):
+            return False
+        names = list(configured) + [n for n in running if n not in configured]
+        diffs = []
+        for flag in names:
+            have, want = running.get(flag), configured.get(flag)
+            if have != want:
+                diffs.append("--%s is %s running, %s in the configuration" % (flag, _show(flag, have), _show(flag, want)))
+        name = self.params["process_name"]
+        if layout == "sysconfig":
+            where = " and ".join(disk["files"])
+            todo = "restart %s (systemctl restart %s) to apply them" % (name, name)
+        else:
+            where = disk["path"]
+            todo = ("the kubelet restarts a static pod when its manifest changes: if it has not, "
+                    "check the kubelet (journalctl -u kubelet)")
+        self.problems.append(
+            "the running %s (pid %d) was started with other flags than %s sets now (%s): %s."
+            % (name, process["pid"], where, "; ".join(diffs), todo)
+        )
+        return True
+
+    def check_endpoints(self, endpoints, reconciler, flags, running, expected):
+        listed = ", ".join(endpoints) or "none"
+        if reconciler == "master-count" and expected is not None and len(endpoints) > expected:
+            self.problems.append(
+                "the kubernetes service lists %d endpoints (%s) but the inventory has %d apiserver%s: with the "
+                "master-count endpoint reconciler an apiserver that is gone stays listed while --apiserver-count "
+                "allows it; set --apiserver-count=%d on every master %s."
+                % (len(endpoints), listed, expected, "" if expected == 1 else "s", expected, LEASE_HINT)
+            )
+        advertise = flags.get("advertise-address")
+        if reconciler == "lease" and running and advertise and not any(_same_address(advertise, e) for e in endpoints):
+            self.problems.append(
+                "the kubernetes service endpoints (%s) do not include this apiserver's --advertise-address %s although "
+                "it runs with the lease endpoint reconciler: check that it is healthy and reaches etcd (it renews its "
+                "address under /registry/masterleases/) and that --advertise-address is an address of this host."
+                % (listed, advertise)
+            )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            expected=dict(type="int"),
+            layout=dict(type="str", choices=["auto", "sysconfig", "static_pod"], default="auto"),
+            sysconfig_dir=dict(type="path", default="/etc/kubernetes"),
+            sysconfig_vars=dict(type="list", elements="str", default=SYSCONFIG_VARS),
+            manifest=dict(type="path", default="/etc/kubernetes/manifests/kube-apiserver.yaml"),
+            container=dict(type="str", default="kube-apiserver"),
+            process_name=dict(type="str", default="kube-apiserver"),
+            proc_root=dict(type="path", default="/proc"),
+            version=dict(type="str"),
+            api_url=dict(type="str"),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            client_cert=dict(type="path"),
+            client_key=dict(type="path"),
+            token=dict(type="str", no_log=True),
+            timeout=dict(type="int", default=5),
+            fail_on_mismatch=dict(type="bool", default=False),
+        ),
+        required_by=dict(client_key="client_cert"),
+        supports_check_mode=True,
+    )
+    ApiserverCount(module).run()
+
+
+if __name__ == "__main__":
+    main()
