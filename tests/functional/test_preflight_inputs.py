@@ -28,18 +28,19 @@ BASE = {
             "kube_masters": {"hosts": {"lb1": {"kubeha_address": "10.0.0.1"}, "lb2": {"kubeha_address": "10.0.0.2"},
                                        "lb3": {"kubeha_address": "10.0.0.3"}}},
             "kube_lbs": {"children": {"kube_masters": {}}},
+            "etcd": {"children": {"kube_masters": {}}},
         },
     }
 }
 
 
-def site(tmp_path, extra_vars=None, host_vars=None):
-    inventory = json.loads(json.dumps(BASE))
+def site(tmp_path, extra_vars=None, host_vars=None, tags="haproxy_preflight,keepalived_preflight", inventory=None):
+    inventory = inventory or json.loads(json.dumps(BASE))
     for host, values in (host_vars or {}).items():
         inventory["all"]["children"]["kube_masters"]["hosts"][host].update(values)
     path = tmp_path / "inventory.json"
     path.write_text(json.dumps(inventory))
-    cmd = ["ansible-playbook", "-i", str(path), SITE, "--check", "--tags", "haproxy_preflight,keepalived_preflight"]
+    cmd = ["ansible-playbook", "-i", str(path), SITE, "--check", "--tags", tags]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -150,3 +151,57 @@ def test_acknowledged_plain_http_backend_passes_with_a_warning(tmp_path):
     flat = " ".join(out.split())
     assert ("WARNING haproxy on lb1: the frontend port 18080 forwards to the apiservers' unauthenticated insecure port 8080"
             in flat), flat[-3000:]
+
+
+# The control plane's inputs (apiserver, leader_election, kube_clients
+# preflight). The version is given, as no kube-apiserver is installed here;
+# the sysconfig files do not exist, so the roles would write them.
+CONTROL_PLANE = {"apiserver_kubernetes_version": "v1.30.0"}
+CONTROL_PLANE_TAGS = "apiserver_preflight,leader_election_preflight,kube_clients_preflight"
+
+
+def even_etcd():
+    inventory = json.loads(json.dumps(BASE))
+    inventory["all"]["children"]["etcd"] = {"hosts": {"lb1": {}, "lb2": {}}}
+    return inventory
+
+
+CONTROL_PLANE_CASES = [
+    ("etcd-even", {}, None, even_etcd(),
+     r"apiserver on lb1: the etcd group apiserver_etcd_group=etcd has 2 members \(lb1, lb2\); etcd needs an odd number"),
+    ("layout-unknown", {"apiserver_layout": "kubeadm"}, None, None,
+     r"value of apiserver_layout must be one of: sysconfig, static_pod, got: kubeadm"),
+    ("count-not-an-integer", {"apiserver_count": "three"}, None, None,
+     r"apiserver_count.*three"),
+    ("extra-arg-dash-prefix", {"apiserver_extra_args": {"--audit-log-path": "/var/log/a.log"}}, None, None,
+     r'apiserver on lb1: apiserver_extra_args has the flag "--audit-log-path" with the value "/var/log/a.log"\. '
+     r"A flag name is written without the leading dashes"),
+    ("extra-arg-newline", {"apiserver_extra_args": {"audit-log-path": "/var/log/a.log\nKUBE_X=1"}}, None, None,
+     r'apiserver on lb1: apiserver_extra_args has the flag "audit-log-path" with the value "/var/log/a.log\\nKUBE_X=1"'),
+    ("extra-arg-managed", {"apiserver_extra_args": {"etcd-servers": "http://10.0.0.9:2379"}}, None, None,
+     r"The role sets --etcd-servers itself: use its variable instead"),
+    ("extra-arg-space-in-sysconfig", {"apiserver_extra_args": {"audit-log-path": "/var/log/my log"}}, None, None,
+     r"in the sysconfig layout \(whose unit splits values on spaces\), without spaces"),
+    ("reconciler-unknown", {"apiserver_endpoint_reconciler": "masters"}, None, None,
+     r"value of apiserver_endpoint_reconciler must be one of: auto, master-count, lease, none, got: masters"),
+    ("lease-timing", {"leader_election_renew_deadline": "20s"}, None, None,
+     r"leader_election on lb1: .*lease duration > renew deadline > retry period"),
+    ("scheduler-extra-arg", {"leader_election_scheduler_extra_args": {"-v": 2}}, None, None,
+     r"leader_election_scheduler_extra_args.*-v"),
+]
+
+
+def test_the_base_inventory_passes_control_plane_preflight(tmp_path):
+    rc, out = site(tmp_path, CONTROL_PLANE, tags=CONTROL_PLANE_TAGS)
+    assert rc == 0, out[-4000:]
+    assert "Preflight | every extra flag has a valid name and value" in out and "failed=0" in out
+
+
+@pytest.mark.parametrize("extra_vars, host_vars, inventory, expected", [c[1:] for c in CONTROL_PLANE_CASES],
+                         ids=[c[0] for c in CONTROL_PLANE_CASES])
+def test_bad_control_plane_input_fails_in_preflight(tmp_path, extra_vars, host_vars, inventory, expected):
+    rc, out = site(tmp_path, dict(CONTROL_PLANE, **extra_vars), host_vars, tags=CONTROL_PLANE_TAGS, inventory=inventory)
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
+    assert "PLAY [Every master an apiserver" not in out, out[-3000:]
