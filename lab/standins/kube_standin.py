@@ -603,15 +603,23 @@ class ApiServer:
                         self.reply(200, api.endpoints())
                     except OSError as err:
                         self.reply(503, {"kind": "Status", "status": "Failure", "message": str(err)})
-                elif path.startswith("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"):
+                elif (path.startswith("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/")
+                      or path.startswith("/api/v1/namespaces/kube-system/endpoints/")):
+                    # The leader record: a Lease (1.14 and later), or the annotation of
+                    # the component's Endpoints object (the older lock).
                     name = path.rsplit("/", 1)[1]
                     try:
                         holder = api.etcd.get(api.lease_key(name)) or ""
                     except OSError as err:
                         self.reply(503, {"kind": "Status", "message": str(err)})
                         return
-                    self.reply(200, {"kind": "Lease", "metadata": {"name": name, "namespace": "kube-system"},
-                                     "spec": {"holderIdentity": holder}})
+                    meta = {"name": name, "namespace": "kube-system"}
+                    if "/leases/" in path:
+                        self.reply(200, {"kind": "Lease", "metadata": meta, "spec": {"holderIdentity": holder}})
+                    else:
+                        meta["annotations"] = {"control-plane.alpha.kubernetes.io/leader":
+                                               json.dumps({"holderIdentity": holder})}
+                        self.reply(200, {"kind": "Endpoints", "metadata": meta, "subsets": []})
                 else:
                     self.reply(404, {"kind": "Status", "status": "Failure", "code": 404})
 
