@@ -19,6 +19,9 @@ VIP = VARS["kubeha_vip"]
 # Every VIP of the scenario, canonical (keepalived_vips may spell one differently).
 VIPS = [str(ipaddress.ip_address(v if isinstance(v, str) else v["address"])) for v in VARS.get("keepalived_vips", [VIP])]
 PORT = str(VARS["haproxy_frontend_port"])
+# The API through the VIP: https, or http for the recipe's legacy port.
+SCHEME = "https" if VARS.get("haproxy_backend_tls", True) else "http"
+API = "%s://%s:%s" % (SCHEME, VIP, PORT)
 
 
 def state_file(vip=VIP):

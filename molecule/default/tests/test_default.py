@@ -9,11 +9,11 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import LBS, MASTERS, NODES, PORT, RUNNER, VIP, haproxy_servers, holders, host, vrrp_states  # noqa: E402
+from kubeha_testlib import API, LBS, MASTERS, NODES, RUNNER, VIP, haproxy_servers, holders, host, vrrp_states  # noqa: E402
 
 
 @pytest.mark.parametrize("name", MASTERS)
-@pytest.mark.parametrize("service", ["etcd", "kube-apiserver", "haproxy", "keepalived"])
+@pytest.mark.parametrize("service", ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "haproxy", "keepalived"])
 def test_master_services_run(name, service):
     svc = host(name).service(service)
     assert svc.is_running, "%s is not running on %s" % (service, name)
@@ -30,9 +30,9 @@ def test_exactly_one_vip_holder():
 
 @pytest.mark.parametrize("name", NODES)
 def test_api_answers_through_vip_from_worker(name):
-    out = host(name).check_output("curl -sk --max-time 5 https://%s:%s/version", VIP, PORT)
+    out = host(name).check_output("curl -sk --max-time 5 %s/version", API)
     assert json.loads(out)["major"] == "1"
-    assert host(name).check_output("curl -sk --max-time 5 https://%s:%s/readyz", VIP, PORT) == "ok"
+    assert host(name).check_output("curl -sk --max-time 5 %s/healthz", API) == "ok"
 
 
 @pytest.mark.parametrize("name", LBS)
@@ -47,8 +47,6 @@ def test_etcd_cluster_healthy():
 
 
 def test_endpoints_list_every_apiserver():
-    out = host(NODES[0]).check_output(
-        "curl -sk --max-time 5 https://%s:%s/api/v1/namespaces/default/endpoints/kubernetes", VIP, PORT
-    )
+    out = host(NODES[0]).check_output("curl -sk --max-time 5 %s/api/v1/namespaces/default/endpoints/kubernetes", API)
     ips = sorted(a["ip"] for a in json.loads(out)["subsets"][0]["addresses"])
     assert ips == sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)

@@ -1,0 +1,137 @@
+"""The control plane after site.yml, in the recipe's layout (molecule/default):
+sysconfig files, Kubernetes 1.5 stand-ins, master-count reconciler, 18080 -> 8080."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+from kubeha_testlib import API, MASTERS, NODES, RUNNER, host, wait_for  # noqa: E402
+
+ADDRESSES = sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
+ETCD = ",".join("http://%s:2379" % RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "playbooks", "site.yml")
+
+
+def env_file(name, path):
+    """NAME -> value of a sysconfig file on ``name``."""
+    text = host(name).file(path).content_string
+    return dict(re.findall(r'^([A-Z_]+)="(.*)"$', text, re.M))
+
+
+def standin_flags(name, component="apiserver"):
+    return json.loads(host(name).file("/run/kubeha-standin/%s.json" % component).content_string)
+
+
+def apiserver_count(name, *args):
+    """Run the apiserver_count module on ``name`` through Ansible; return its result."""
+    proc = subprocess.run(
+        ["ansible", "-i", INVENTORY, name, "-m", "kubeha.control_plane.apiserver_count", "-a", " ".join(args)],
+        capture_output=True, text=True, check=False,
+        env=dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"))
+    assert proc.stdout, proc.stderr[-2000:]
+    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][name]
+
+
+@pytest.mark.parametrize("name", MASTERS)
+def test_apiserver_sysconfig_has_every_etcd_member_and_the_count(name):
+    values = env_file(name, "/etc/kubernetes/apiserver")
+    assert values["KUBE_ETCD_SERVERS"] == "--etcd-servers=" + ETCD
+    assert "--apiserver-count=3" in values["KUBE_API_ARGS"].split()
+    assert values["KUBE_API_ADDRESS"] == "--insecure-bind-address=0.0.0.0"
+    # Kubernetes 1.5 has no --endpoint-reconciler-type: master-count is its only one.
+    assert "endpoint-reconciler-type" not in values["KUBE_API_ARGS"]
+    # Lines the role does not manage are kept as the package shipped them.
+    assert values["KUBE_SERVICE_ADDRESSES"] == "--service-cluster-ip-range=10.254.0.0/16"
+    assert values["KUBE_ADMISSION_CONTROL"].startswith("--admission-control=NamespaceLifecycle")
+    assert "KUBEHA LAB STAND-IN defaults" in host(name).file("/etc/kubernetes/apiserver").content_string
+
+
+@pytest.mark.parametrize("name", MASTERS)
+def test_running_apiserver_uses_the_configuration(name):
+    flags = standin_flags(name)["flags"]
+    assert flags["etcd-servers"] == ETCD and flags["apiserver-count"] == 3
+    assert flags["endpoint-reconciler-type"] == "master-count"
+    result = apiserver_count(name, "expected=3", "api_url=http://127.0.0.1:8080")
+    assert result["problems"] == [], result
+    assert result["apiserver_count"] == 3 and result["reconciler"] == "master-count"
+    assert result["restart_pending"] is False and result["changed"] is False
+    assert result["version"].startswith("v1.5.2")
+    assert sorted(result["endpoints"]) == ADDRESSES
+
+
+def test_service_account_key_is_shared_root_only():
+    sums = set()
+    for name in MASTERS:
+        f = host(name).file("/etc/kubernetes/serviceaccount.key")
+        assert f.exists and f.user == "root" and f.mode == 0o600, (name, f.user, oct(f.mode))
+        sums.add(f.sha256sum)
+    assert len(sums) == 1, "the masters have different service-account keys"
+
+
+@pytest.mark.parametrize("component, file, var", [("scheduler", "scheduler", "KUBE_SCHEDULER_ARGS"),
+                                                  ("controller-manager", "controller-manager", "KUBE_CONTROLLER_MANAGER_ARGS")])
+def test_leader_election_flags_and_exactly_one_leader(component, file, var):
+    for name in MASTERS:
+        args = env_file(name, "/etc/kubernetes/" + file)[var].split()
+        assert "--leader-elect=true" in args and "--leader-elect-lease-duration=15s" in args
+        assert "--master=" + API in args
+        assert host(name).service("kube-" + component).is_enabled
+    roles = wait_for(lambda: sorted(standin_flags(n, component).get("role", "") for n in MASTERS),
+                     ["leader", "standby", "standby"], 30)
+    assert roles == ["leader", "standby", "standby"]
+    if component == "controller-manager":
+        assert "--service-account-private-key-file=/etc/kubernetes/serviceaccount.key" in args
+
+
+@pytest.mark.parametrize("name", NODES + MASTERS)
+def test_clients_use_the_vip(name):
+    assert env_file(name, "/etc/kubernetes/config")["KUBE_MASTER"] == "--master=" + API
+    if name in NODES:
+        assert env_file(name, "/etc/kubernetes/kubelet")["KUBELET_API_SERVER"] == "--api-servers=" + API
+        for component in ("kubelet", "proxy"):
+            state = wait_for(lambda c=component: standin_flags(name, c), lambda s: s.get("api_ok") is True, 20)
+            assert state["api_server"] == API and state["api_ok"] is True, state
+
+
+def test_scheduler_leader_lost_another_takes_over():
+    leader = [n for n in MASTERS if standin_flags(n, "scheduler").get("role") == "leader"][0]
+    host(leader).run_test("systemctl stop kube-scheduler")
+    try:
+        others = [n for n in MASTERS if n != leader]
+        roles = wait_for(lambda: sorted(standin_flags(n, "scheduler").get("role", "") for n in others),
+                         ["leader", "standby"], 40)
+        assert roles == ["leader", "standby"], roles
+    finally:
+        host(leader).run_test("systemctl start kube-scheduler")
+
+
+def test_wrong_apiserver_count_is_reported_and_fixed_by_site():
+    """The recipe's classic mistake on one master: the module names it, the apiserver logs
+    the reset, and a re-run of site.yml puts the count back (rolling, one master)."""
+    victim = MASTERS[1]
+    h = host(victim)
+    h.run_test("sed -i 's/--apiserver-count=3/--apiserver-count=1/' /etc/kubernetes/apiserver")
+    h.run_test("systemctl restart kube-apiserver")
+    result = apiserver_count(victim, "expected=3")
+    assert result["apiserver_count"] == 1, result
+    assert any("--apiserver-count=1" in p and "3 apiservers" in p and "--apiserver-count=3" in p
+               for p in result["problems"]), result["problems"]
+    failed = apiserver_count(victim, "expected=3", "fail_on_mismatch=true")
+    assert failed.get("failed") is True and "--apiserver-count=3" in failed["msg"]
+    log = wait_for(lambda: h.run("journalctl -u kube-apiserver --no-pager -n 50").stdout,
+                   lambda text: "Resetting endpoints for master service" in text, 20)
+    assert "Resetting endpoints for master service" in log
+
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert '"%s: configuration changed"' % victim in proc.stdout, proc.stdout[-5000:]
+    assert apiserver_count(victim, "expected=3")["problems"] == []
+    assert standin_flags(victim)["flags"]["apiserver-count"] == 3
