@@ -53,6 +53,9 @@ def test_lab_up_prints_vip_holder_and_api_answer(lab_up):
     assert "VIP:            %s" % LAB_VARS["kubeha_vip"] in out
     assert re.search(r"held by:\s+master[123]\"", out), out[-3000:]
     assert re.search(r"GET /readyz:\s+ok", out) and "v1.30.0-kubeha-standin" in out
+    assert re.search(r"leaders:\s+kube-scheduler -> master[123]_\d+, kube-controller-manager -> master[123]_\d+", out), out[-3000:]
+    assert re.search(r"apiservers:\s+10\.213\.50\.11, 10\.213\.50\.12, 10\.213\.50\.13", out)
+    assert "layout:         static_pod, Kubernetes v1.30.0" in out
     assert "./scripts/lab drill" in out and "./scripts/lab down" in out
     assert sorted(lab_containers()) == ["kubeha-lab-master1", "kubeha-lab-master2", "kubeha-lab-master3", "kubeha-lab-node1"]
 
@@ -135,5 +138,12 @@ def test_readme_checkout_command_from_a_fresh_clone_changes_nothing(lab_up, tmp_
 def test_failover_drill(lab_up):
     rc, out = lab("drill")
     assert rc == 0, out[-5000:]
+    flat = " ".join(out.split())
     for master in ("master1", "master2", "master3"):
-        assert re.search(r"%s down: VIP held by master\d, 20/20 requests answered" % master, out), out[-3000:]
+        for how in ("stop", "kill"):
+            assert re.search(r"%s down \(%s\): 20/20 requests answered; VIP on kubeha-lab-master\d; "
+                             r"scheduler led on kubeha-lab-master\d; controller-manager led on kubeha-lab-master\d"
+                             % (master, how), flat), flat[-3000:]
+    # The lease reconciler dropped each dead apiserver from the endpoints, and it came back.
+    assert flat.count("TASK [Drill | the kubernetes endpoints drop the dead apiserver (lease reconciler)") == 6
+    assert "failed=0" in flat

@@ -1,0 +1,109 @@
+"""Rolling-change benchmark: site.yml changes one apiserver flag on every master
+while 50 requests/s go through the VIP; prints the failed requests (goal 0) and
+the time the roll took. Never fails on time: it prints figures.
+
+Runs in its own lab (benchmarks/inventory.yml: three masters that are also the
+load balancers, its own network; created, prepared and converged first, torn
+down at the end). Each repetition flips ``--profiling`` through
+apiserver_extra_args, so every master is restarted, one at a time, drained on
+every load balancer first.
+
+  scripts/bench roll [--repeat N] [--layout sysconfig|static_pod]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_failover as bf  # noqa: E402  (the request timing, traffic and lab helpers)
+
+RATE = 50  # requests per second
+DEADLINE_S = 5.0  # a request that has no complete HTTP 200 within this is failed
+RESULTS = os.path.join(bf.ROOT, "benchmarks", "results", "roll.json")
+
+
+def playbook(layout, *extra):
+    """Run site.yml; (seconds, stdout)."""
+    began = time.monotonic()
+    out = bf.sh("ansible-playbook", "-i", bf.INVENTORY, os.path.join(bf.ROOT, "playbooks", "site.yml"),
+                "-e", "apiserver_layout=%s" % layout, *extra, timeout=3600)
+    return time.monotonic() - began, out
+
+
+def rolled_masters(out):
+    """Masters the apiserver role restarted (its "Roll | why" lines)."""
+    return re.findall(r'"msg": "([^":]+): [^"]*configuration changed', out)
+
+
+def one_roll(layout, value):
+    extra = json.dumps({"apiserver_extra_args": {"profiling": value}})
+    traffic = bf.Traffic(bf.VIP, bf.PORT, 1.0 / RATE, DEADLINE_S, max_s=3000).start()
+    try:
+        seconds, out = playbook(layout, "-e", extra)
+    finally:
+        records = traffic.stop()
+    failed = [r for r in records if not r.ok]
+    return {"value": value, "playbook_s": round(seconds, 1), "rolled": rolled_masters(out),
+            "requests": len(records), "failed": len(failed),
+            "errors": sorted({r.error or str(r.status) for r in failed})}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--layout", choices=["sysconfig", "static_pod"], default="sysconfig")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    began = time.monotonic()
+    image = bf.sh(os.path.join(bf.ROOT, "lab", "image", "build.sh"), timeout=1800).strip().splitlines()[-1]
+    layout = ["-e", "apiserver_layout=%s" % args.layout]
+    runs = []
+    try:
+        bf.ansible("lab/create.yml", "-e", "kubeha_lab_image=%s" % image, *layout)
+        bf.ansible("lab/prepare.yml", *layout)
+        baseline, _ = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))
+        print("roll benchmark: %s layout, %d requests/s through %s:%d, %d repetitions (baseline converge %.0f s)"
+              % (args.layout, RATE, bf.VIP, bf.PORT, args.repeat, baseline), flush=True)
+        for i in range(args.repeat):
+            run = one_roll(args.layout, "false" if i % 2 == 0 else "true")
+            runs.append(run)
+            print("  run %d: --profiling=%s rolled %s in a %.1f s site.yml run; %d of %d requests failed %s"
+                  % (i + 1, run["value"], ", ".join(run["rolled"]) or "nothing", run["playbook_s"],
+                     run["failed"], run["requests"], run["errors"] or ""), flush=True)
+    finally:
+        for container in bf.CONTAINERS.values():
+            subprocess.run(["podman", "rm", "-f", "-t", "5", container], capture_output=True, check=False)
+        subprocess.run(["podman", "network", "rm", bf.VARS["kubeha_lab_network"]], capture_output=True, check=False)
+    if runs:
+        summary = {"layout": args.layout, "rate": RATE, "deadline_s": DEADLINE_S, "runs": runs,
+                   "failed": bf.summarize([r["failed"] for r in runs]),
+                   "playbook_s": bf.summarize([r["playbook_s"] for r in runs])}
+        os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+        with open(RESULTS, "w") as fh:
+            json.dump(summary, fh, indent=1)
+        print("\n| layout | requests/s | failed requests (median, min-max) | site.yml run with the roll, s (median, min-max) |")
+        print("| --- | --- | --- | --- |")
+        failed = summary["failed"]
+        print("| %s | %d | %d (%d-%d, n=%d) of ~%d | %s |"
+              % (args.layout, RATE, failed["median"], failed["min"], failed["max"], failed["n"],
+                 statistics.median(r["requests"] for r in runs), bf.seconds_cell(summary["playbook_s"])))
+    print("elapsed: %.1f min" % ((time.monotonic() - began) / 60), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
