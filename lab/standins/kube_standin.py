@@ -326,18 +326,20 @@ class Etcd:
         raise OSError(last or "no etcd servers")
 
     def healthy(self):
-        """True when every etcd server answers (what /readyz checks): reachable, not
-        necessarily with a leader at this instant (an election takes a second)."""
-        if not self.servers:
-            return False
-        for server in self.servers:
+        """True when the etcd cluster answers through any of the servers (what the
+        real apiserver's etcd check sees through its client, which fails over
+        between endpoints): one dead member of three keeps the apiserver ready.
+        A server that answers is tried first next time."""
+        for server in list(self.servers):
             try:
                 status, _body = self._get(server + "/version", timeout=1.0)
             except OSError:
-                return False
-            if status != 200:
-                return False
-        return True
+                continue
+            if status == 200:
+                # A new list (other threads iterate the old one).
+                self.servers = [server] + [s for s in self.servers if s != server]
+                return True
+        return False
 
     def grant(self, ttl):
         return self.call("/v3/lease/grant", {"TTL": ttl})["ID"]
