@@ -6,6 +6,7 @@ changed. The cases that need real hosts are in molecule/loadbalancer."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -83,9 +84,23 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("extra_vars, host_vars, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_fails_in_preflight(tmp_path, extra_vars, host_vars, expected):
-    rc, out = site(tmp_path, extra_vars, host_vars)
+def _run_all(tmp_path_factory, cases):
+    """Run every case's site.yml at once (threads; each is an ansible-playbook process):
+    {case id: (rc, output)}. The cases share nothing but the read-only checkout."""
+    def one(case):
+        return case["id"], site(tmp_path_factory.mktemp(case["id"]), **case["kwargs"])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(one, cases))
+
+
+@pytest.fixture(scope="module")
+def load_balancer_results(tmp_path_factory):
+    return _run_all(tmp_path_factory, [{"id": c[0], "kwargs": {"extra_vars": c[1], "host_vars": c[2]}} for c in CASES])
+
+
+@pytest.mark.parametrize("case, expected", [(c[0], c[3]) for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_in_preflight(load_balancer_results, case, expected):
+    rc, out = load_balancer_results[case]
     assert rc != 0, out[-3000:]
     flat = " ".join(out.split())
     assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
@@ -197,10 +212,16 @@ def test_the_base_inventory_passes_control_plane_preflight(tmp_path):
     assert "Preflight | every extra flag has a valid name and value" in out and "failed=0" in out
 
 
-@pytest.mark.parametrize("extra_vars, host_vars, inventory, expected", [c[1:] for c in CONTROL_PLANE_CASES],
-                         ids=[c[0] for c in CONTROL_PLANE_CASES])
-def test_bad_control_plane_input_fails_in_preflight(tmp_path, extra_vars, host_vars, inventory, expected):
-    rc, out = site(tmp_path, dict(CONTROL_PLANE, **extra_vars), host_vars, tags=CONTROL_PLANE_TAGS, inventory=inventory)
+@pytest.fixture(scope="module")
+def control_plane_results(tmp_path_factory):
+    return _run_all(tmp_path_factory, [
+        {"id": c[0], "kwargs": {"extra_vars": dict(CONTROL_PLANE, **c[1]), "host_vars": c[2], "tags": CONTROL_PLANE_TAGS,
+                                "inventory": c[3]}} for c in CONTROL_PLANE_CASES])
+
+
+@pytest.mark.parametrize("case, expected", [(c[0], c[4]) for c in CONTROL_PLANE_CASES], ids=[c[0] for c in CONTROL_PLANE_CASES])
+def test_bad_control_plane_input_fails_in_preflight(control_plane_results, case, expected):
+    rc, out = control_plane_results[case]
     assert rc != 0, out[-3000:]
     flat = " ".join(out.split())
     assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
