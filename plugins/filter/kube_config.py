@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.kubeha.control_plane.plugins.module_utils.kube_flags import KubeFlagsError, parse_env_file
 
 try:
     import yaml
@@ -631,6 +632,60 @@ def kube_args(flags, sysconfig=False):
 
 
 # --------------------------------------------------------------------------
+# kube_sysconfig_flags
+# --------------------------------------------------------------------------
+
+def _token_flag(token):
+    """Normalized flag name of an argv token (``--name`` or ``--name=value``), or None."""
+    if not token.startswith("--") or len(token) < 3:
+        return None
+    return token[2:].split("=", 1)[0].replace("_", "-")
+
+
+def kube_sysconfig_flags(text, assignments, remove=None):
+    """Set flags in the ``NAME="--flag=value ..."`` variables of a sysconfig text.
+
+    ``assignments``: {VARIABLE: {flag: value}}. Every flag named in any of them,
+    or in ``remove``, is taken out of every listed variable (a later duplicate
+    would win over ours, as the unit concatenates them); the flags of each
+    variable are then appended to what it keeps. Flags the role does not name
+    stay where they are. A listed variable that does not exist and gets no
+    flags is not added.
+    """
+    filter_name = "kube_sysconfig_flags"
+    _text_arg(filter_name, text, "a sysconfig file")
+    if not isinstance(assignments, Mapping):
+        raise AnsibleFilterError("%s: 'assignments' must be a dict of VARIABLE -> {flag: value}, got %r"
+                                 % (filter_name, assignments))
+    managed = {flag_name(filter_name, name) for name in (remove or [])}
+    rendered = {}
+    for var, flags in assignments.items():
+        if not isinstance(var, str) or not _ENV_NAME.match(var):
+            raise AnsibleFilterError("%s: invalid variable name %r (for example KUBE_API_ARGS)" % (filter_name, var))
+        managed |= {normalized for normalized, _name, _value in _flag_dict(filter_name, flags, var)}
+        rendered[var] = kube_args(flags, sysconfig=True)
+    try:
+        current = parse_env_file(text)
+    except KubeFlagsError as err:
+        raise AnsibleFilterError("%s: the file cannot be read as an EnvironmentFile: %s" % (filter_name, err)) from None
+    values = {}
+    for var, args in rendered.items():
+        kept, tokens, i = [], current.get(var, "").split(), 0
+        while i < len(tokens):
+            name = _token_flag(tokens[i])
+            if name in managed:
+                # "--flag value": the value goes with its flag.
+                if "=" not in tokens[i] and i + 1 < len(tokens) and not tokens[i + 1].startswith("-"):
+                    i += 1
+            else:
+                kept.append(tokens[i])
+            i += 1
+        if var in current or args:
+            values[var] = " ".join(kept + args)
+    return kube_sysconfig(text, values)
+
+
+# --------------------------------------------------------------------------
 # kube_kubeconfig_server
 # --------------------------------------------------------------------------
 
@@ -741,5 +796,6 @@ class FilterModule:
             "kube_manifest_flags": kube_manifest_flags,
             "kube_sysconfig": kube_sysconfig,
             "kube_args": kube_args,
+            "kube_sysconfig_flags": kube_sysconfig_flags,
             "kube_kubeconfig_server": kube_kubeconfig_server,
         }

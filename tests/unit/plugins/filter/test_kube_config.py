@@ -560,10 +560,57 @@ def test_kubeconfig_errors(text, server, cluster, message):
     assert message in str(err.value)
 
 
-def test_filter_module_exposes_the_four_filters():
+def test_filter_module_exposes_the_filters():
     assert k.FilterModule().filters() == {
         "kube_manifest_flags": k.kube_manifest_flags,
         "kube_sysconfig": k.kube_sysconfig,
         "kube_args": k.kube_args,
+        "kube_sysconfig_flags": k.kube_sysconfig_flags,
         "kube_kubeconfig_server": k.kube_kubeconfig_server,
     }
+
+
+# --------------------------------------------------------------------------
+# kube_sysconfig_flags
+# --------------------------------------------------------------------------
+
+SYSCONFIG_WITH_FLAGS = '''# kubernetes apiserver, as an operator left it
+KUBE_API_ADDRESS="--insecure-bind-address=127.0.0.1"
+KUBE_ETCD_SERVERS="--etcd-servers=http://127.0.0.1:2379"
+KUBE_ADMISSION_CONTROL="--admission-control=NamespaceLifecycle,ServiceAccount"
+KUBE_API_ARGS="--authorization-mode=RBAC --service_account_key_file=/old.key --apiserver-count 1 --token-auth-file=/etc/kubernetes/tokens.csv"
+'''
+
+
+ASSIGNMENTS = {
+    "KUBE_ETCD_SERVERS": {"etcd-servers": "http://10.0.0.1:2379,http://10.0.0.2:2379"},
+    "KUBE_API_ADDRESS": {}, "KUBE_API_PORT": {"secure-port": 6443},
+    "KUBE_API_ARGS": {"apiserver-count": 3, "service-account-key-file": "/etc/kubernetes/serviceaccount.key"}}
+
+
+def test_sysconfig_flags_keep_the_operators_flags():
+    out = k.kube_sysconfig_flags(SYSCONFIG_WITH_FLAGS, ASSIGNMENTS)
+    assert ('KUBE_API_ARGS="--authorization-mode=RBAC --token-auth-file=/etc/kubernetes/tokens.csv '
+            '--apiserver-count=3 --service-account-key-file=/etc/kubernetes/serviceaccount.key"') in out
+    assert 'KUBE_ETCD_SERVERS="--etcd-servers=http://10.0.0.1:2379,http://10.0.0.2:2379"' in out
+    # Untouched: a listed variable without flags, other variables, comments; a new one appended.
+    assert 'KUBE_API_ADDRESS="--insecure-bind-address=127.0.0.1"' in out
+    assert 'KUBE_ADMISSION_CONTROL="--admission-control=NamespaceLifecycle,ServiceAccount"' in out
+    assert out.startswith("# kubernetes apiserver, as an operator left it\n")
+    assert out.endswith('KUBE_API_PORT="--secure-port=6443"\n')
+    # Idempotent.
+    assert k.kube_sysconfig_flags(out, ASSIGNMENTS) == out
+
+
+def test_sysconfig_flags_remove_and_move_between_variables():
+    out = k.kube_sysconfig_flags(SYSCONFIG_WITH_FLAGS, {"KUBE_API_ADDRESS": {"bind-address": "0.0.0.0"},
+                                                        "KUBE_API_ARGS": {}}, remove=["apiserver-count", "insecure-bind-address"])
+    assert 'KUBE_API_ADDRESS="--bind-address=0.0.0.0"' in out
+    assert "apiserver-count" not in out and "--token-auth-file=/etc/kubernetes/tokens.csv" in out
+
+
+def test_sysconfig_flags_refuse_what_the_unit_cannot_carry():
+    with pytest.raises(AnsibleFilterError, match="splits values on whitespace"):
+        k.kube_sysconfig_flags(SYSCONFIG_WITH_FLAGS, {"KUBE_API_ARGS": {"audit-log-path": "/var/log/my log"}})
+    with pytest.raises(AnsibleFilterError, match="cannot be read as an EnvironmentFile"):
+        k.kube_sysconfig_flags('KUBE_API_ARGS="--unterminated\n', {"KUBE_API_ARGS": {}})
