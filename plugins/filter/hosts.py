@@ -312,6 +312,33 @@ def vip_addresses(vips, interface="-"):
     return [str(_parse_vip("vip_addresses", i, item, interface)[0]) for i, item in enumerate(vips)]
 
 
+def vip_url(lb_vars):
+    """The API URL through the first VIP, from a load balancer's variables.
+
+    ``lb_vars`` are the variables of a load balancer (``hostvars[lb]``): the VIP
+    (``keepalived_vips`` / ``kubeha_vip``), ``haproxy_frontend_port`` (8443)
+    and ``haproxy_backend_tls`` (true: https). Masters and nodes read them
+    there, so they may live in group_vars of the load balancers only.
+    """
+    filter_name = "vip_url"
+    if not isinstance(lb_vars, Mapping):
+        raise AnsibleFilterError("%s: expected the variables of a load balancer (hostvars[...]), got %r" % (filter_name, lb_vars))
+    vips = lb_vars.get("keepalived_vips") or ([lb_vars["kubeha_vip"]] if lb_vars.get("kubeha_vip") else [])
+    if not vips:
+        raise AnsibleFilterError(
+            "%s: the load balancer %s has no VIP; set kubeha_vip (or keepalived_vips) for the load balancers, "
+            "or the API URL itself in kubeha_api_url" % (filter_name, lb_vars.get("inventory_hostname", "?")))
+    address = vip_addresses(vips)[0]
+    port = to_text(lb_vars.get("haproxy_frontend_port", 8443))
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise AnsibleFilterError("%s: haproxy_frontend_port of %s is %r; a port must be an integer from 1 to 65535"
+                                 % (filter_name, lb_vars.get("inventory_hostname", "?"), port))
+    tls = lb_vars.get("haproxy_backend_tls", True)
+    scheme = "http" if (tls is False or to_text(tls).lower() in ("false", "no", "0", "off")) else "https"
+    host = "[%s]" % address if ":" in address else address
+    return "%s://%s:%d" % (scheme, host, int(port))
+
+
 def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_id=0, version=2, unicast=True,
                    resolver=None):
     """The keepalived VRRP instances of ``inventory_hostname``: one per VIP.
@@ -426,4 +453,5 @@ class FilterModule:
             "vrrp_peers": vrrp_peers,
             "vrrp_instances": vrrp_instances,
             "vip_addresses": vip_addresses,
+            "vip_url": vip_url,
         }

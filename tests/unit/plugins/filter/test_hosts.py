@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import pytest
@@ -64,8 +65,9 @@ def test_vrrp_peers_excludes_self():
     assert f.vrrp_peers(["lb1"], hv, "lb1") == []
 
 
-def test_filter_module_exports_the_three_filters():
-    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses"}
+def test_filter_module_exports_its_filters():
+    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses",
+                                               "vip_url"}
 
 
 @pytest.mark.parametrize(
@@ -172,3 +174,25 @@ def test_missing_netaddr_is_reported_only_when_called(monkeypatch):
         monkeypatch.undo()
         importlib.reload(f)
     assert f.netaddr is not None
+
+
+# vip_url: the API through the first VIP, from a load balancer's variables.
+@pytest.mark.parametrize("lb_vars, url", [
+    ({"kubeha_vip": "10.146.47.90"}, "https://10.146.47.90:8443"),
+    ({"kubeha_vip": "10.146.47.90", "haproxy_frontend_port": 18080, "haproxy_backend_tls": False}, "http://10.146.47.90:18080"),
+    ({"keepalived_vips": [{"address": "FD00:0::100"}, "10.0.0.100"], "haproxy_frontend_port": "6443"}, "https://[fd00::100]:6443"),
+    ({"kubeha_vip": "10.0.0.1", "keepalived_vips": ["10.0.0.2"]}, "https://10.0.0.2:8443"),
+])
+def test_vip_url(lb_vars, url):
+    assert f.vip_url(lb_vars) == url
+
+
+@pytest.mark.parametrize("lb_vars, message", [
+    ({"inventory_hostname": "lb1"}, "the load balancer lb1 has no VIP; set kubeha_vip"),
+    ({"inventory_hostname": "lb1", "kubeha_vip": "10.0.0.1", "haproxy_frontend_port": 70000}, "haproxy_frontend_port of lb1 is '70000'"),
+    ({"kubeha_vip": "10.0.0.300"}, "10.0.0.300"),
+    ("lb1", "expected the variables of a load balancer"),
+])
+def test_vip_url_errors(lb_vars, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        f.vip_url(lb_vars)
