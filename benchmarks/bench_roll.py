@@ -75,7 +75,7 @@ def main(argv=None):
     try:
         bf.ansible("lab/create.yml", "-e", "kubeha_lab_image=%s" % image, *layout)
         bf.ansible("lab/prepare.yml", *layout)
-        baseline, _ = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))
+        baseline = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))[0]
         print("roll benchmark: %s layout, %d requests/s through %s:%d, %d repetitions (baseline converge %.0f s)"
               % (args.layout, RATE, bf.VIP, bf.PORT, args.repeat, baseline), flush=True)
         for i in range(args.repeat):

@@ -25,7 +25,7 @@ description:
     By default the module reports and does not fail; set O(fail_on_mismatch=true) to fail when there is a problem.
   - Never changes anything.
 author:
-  - kubeha.control_plane contributors
+  - kubeha.control_plane contributors (@kubeha)
 requirements:
   - PyYAML on the master when a static pod manifest must be read
     (package C(python3-yaml) on Debian and Ubuntu, C(python3-pyyaml) on Enterprise Linux).

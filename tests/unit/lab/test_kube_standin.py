@@ -245,7 +245,7 @@ def _ips(obj):
 def _rounds(count, servers, rounds, stored=None):
     """Let each server reconcile in turn; the stored object and the messages after each pass."""
     history = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         for ip in servers:
             new, message = ks.master_count_reconcile(stored, ip, count, PORTS)
             if new is not None:
@@ -348,7 +348,7 @@ def test_apiservers_with_master_count_one_fight_over_the_stored_object(capsys):
     etcd = FakeEtcd()
     servers = _apiservers(etcd, 1)
     seen = []
-    for _ in range(3):
+    for _attempt in range(3):
         for api in servers:
             api.reconcile()
             seen.append(_ips(api.endpoints()))

@@ -478,7 +478,7 @@ def test_static_pod_restart_pending(master):
                                         "correct the manifest."),
         ("manifest-list.yaml", "is not a usable static pod manifest: the manifest is a list, not a Pod object "
                                "(a YAML mapping); correct the manifest."),
-        ("manifest-bad-yaml.yaml", "is not valid YAML (while parsing a flow sequence"),
+        ("manifest-bad-yaml.yaml.txt", "is not valid YAML (while parsing a flow sequence"),
     ],
 )
 def test_malformed_manifest_is_a_problem_not_a_traceback(master, fixture, error):
