@@ -226,3 +226,32 @@ def test_bad_control_plane_input_fails_in_preflight(control_plane_results, case,
     flat = " ".join(out.split())
     assert re.search(expected, flat), "expected /%s/ in:\n%s" % (expected, out[-4000:])
     assert "PLAY [Every master an apiserver" not in out, out[-3000:]
+
+
+TLS_FILES = {"apiserver_tls_cert_file": "/etc/kubernetes/pki/apiserver.crt",
+             "apiserver_tls_key_file": "/etc/kubernetes/pki/apiserver.key"}
+
+
+def _pem_pair(tmp_path, name):
+    key, crt = tmp_path / (name + ".key"), tmp_path / (name + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=" + name,
+                    "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
+    return crt.read_text(), key.read_text()
+
+
+def test_a_serving_key_of_another_certificate_is_refused_before_any_change(tmp_path):
+    """apiserver_tls_cert with the key of another certificate: preflight names the mismatch
+    (never the key) before any play that changes a host."""
+    cert, _key = _pem_pair(tmp_path, "apiserver")
+    _cert, other_key = _pem_pair(tmp_path, "other")
+    rc, out = site(tmp_path, dict(CONTROL_PLANE, apiserver_tls_cert=cert, apiserver_tls_key=other_key, **TLS_FILES), tags=CONTROL_PLANE_TAGS)
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    assert "apiserver on lb1: apiserver_tls_key is not the private key of apiserver_tls_cert" in flat, flat[-3000:]
+    assert "PRIVATE KEY" not in out.replace("apiserver_tls_key", ""), "the key was logged"
+    # The matching pair passes.
+    key_dir = tmp_path / "ok"
+    key_dir.mkdir()
+    cert, key = _pem_pair(key_dir, "apiserver")
+    rc, out = site(key_dir, dict(CONTROL_PLANE, apiserver_tls_cert=cert, apiserver_tls_key=key, **TLS_FILES), tags=CONTROL_PLANE_TAGS)
+    assert rc == 0, out[-3000:]
