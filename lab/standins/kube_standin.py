@@ -38,6 +38,9 @@
 # answering (a slow apiserver). The file is read on every request, so tests and
 # benchmarks toggle it at runtime: `echo 0.3 > /run/kubeha-standin/readyz-delay`,
 # `rm /run/kubeha-standin/readyz-delay`. Other content is ignored (logged once).
+# While /run/kubeha-standin/etcd-unreachable exists, this host's etcd client
+# reaches no etcd member (a partition between the apiserver and etcd, without
+# stopping etcd for the others): /readyz answers 500 within about a second.
 """Lab stand-in for the Kubernetes control-plane and node binaries."""
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ except ImportError:  # pragma: no cover - JSON documents still work
 
 STATE_DIR = "/run/kubeha-standin"
 READYZ_DELAY_FILE = os.path.join(STATE_DIR, "readyz-delay")
+ETCD_PARTITION_FILE = os.path.join(STATE_DIR, "etcd-unreachable")
 VERSION_FILE = "/etc/kubeha-standin/version"
 DEFAULT_VERSION = "v1.30.0"
 RECONCILE_INTERVAL = 2.0  # the real endpoint reconcilers run every 10 s; short for the lab
@@ -302,8 +306,9 @@ class Etcd:
     With ``cafile``/``certfile``/``keyfile`` (--etcd-cafile etc.) https servers
     are verified against the CA and given the client certificate."""
 
-    def __init__(self, servers, cafile="", certfile="", keyfile=""):
+    def __init__(self, servers, cafile="", certfile="", keyfile="", partition_file=ETCD_PARTITION_FILE):
         self.servers = [s.rstrip("/") for s in servers.split(",") if s]
+        self.partition_file = partition_file
         self.context = None
         if cafile or certfile:
             self.context = ssl.create_default_context(cafile=cafile or None)
@@ -311,6 +316,8 @@ class Etcd:
                 self.context.load_cert_chain(certfile, keyfile or None)
 
     def _get(self, url, **kwargs):
+        if self.partition_file and os.path.exists(self.partition_file):
+            raise OSError("%s unreachable (lab fault injection: %s exists)" % (url, self.partition_file))
         return http_get(url, context=self.context if url.startswith("https:") else None, **kwargs)
 
     def call(self, path, payload, timeout=1.0):

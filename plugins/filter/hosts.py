@@ -312,6 +312,20 @@ def vip_addresses(vips, interface="-"):
     return [str(_parse_vip("vip_addresses", i, item, interface)[0]) for i, item in enumerate(vips)]
 
 
+def _lb_vars(filter_name, lb_vars):
+    if not isinstance(lb_vars, Mapping):
+        raise AnsibleFilterError("%s: expected the variables of a load balancer (hostvars[...]), got %r" % (filter_name, lb_vars))
+    return lb_vars
+
+
+def lb_vips(lb_vars):
+    """Canonical addresses of a load balancer's VIPs (``keepalived_vips``, else
+    ``kubeha_vip``), validated; an empty list when it has none."""
+    lb_vars = _lb_vars("lb_vips", lb_vars)
+    vips = lb_vars.get("keepalived_vips") or ([lb_vars["kubeha_vip"]] if lb_vars.get("kubeha_vip") else [])
+    return vip_addresses(vips) if vips else []
+
+
 def vip_url(lb_vars):
     """The API URL through the first VIP, from a load balancer's variables.
 
@@ -321,14 +335,12 @@ def vip_url(lb_vars):
     there, so they may live in group_vars of the load balancers only.
     """
     filter_name = "vip_url"
-    if not isinstance(lb_vars, Mapping):
-        raise AnsibleFilterError("%s: expected the variables of a load balancer (hostvars[...]), got %r" % (filter_name, lb_vars))
-    vips = lb_vars.get("keepalived_vips") or ([lb_vars["kubeha_vip"]] if lb_vars.get("kubeha_vip") else [])
+    vips = lb_vips(_lb_vars(filter_name, lb_vars))
     if not vips:
         raise AnsibleFilterError(
             "%s: the load balancer %s has no VIP; set kubeha_vip (or keepalived_vips) for the load balancers, "
             "or the API URL itself in kubeha_api_url" % (filter_name, lb_vars.get("inventory_hostname", "?")))
-    address = vip_addresses(vips)[0]
+    address = vips[0]
     port = to_text(lb_vars.get("haproxy_frontend_port", 8443))
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise AnsibleFilterError("%s: haproxy_frontend_port of %s is %r; a port must be an integer from 1 to 65535"
@@ -453,5 +465,6 @@ class FilterModule:
             "vrrp_peers": vrrp_peers,
             "vrrp_instances": vrrp_instances,
             "vip_addresses": vip_addresses,
+            "lb_vips": lb_vips,
             "vip_url": vip_url,
         }

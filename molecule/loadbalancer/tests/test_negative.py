@@ -81,7 +81,9 @@ CASES = [
     ("nat-source-address", None, "all:\n  hosts:\n    %s:\n      keepalived_unicast_src_ip: 10.213.52.99\n" % LB2,
      r"keepalived on %s: the VRRP source address for VIP %s is 10\.213\.52\.99 \(from keepalived_unicast_src_ip\), "
      r"but interface eth0 has 10\.213\.52\.12" % (LB2, re.escape(VIP))),
-    ("dns-name-that-does-not-resolve", '{"kubeha_address": "{{ inventory_hostname }}.kubeha.invalid"}', None,
+    # (the apiserver's advertised address stays valid, so keepalived's check is reached)
+    ("dns-name-that-does-not-resolve", '{"kubeha_address": "{{ inventory_hostname }}.kubeha.invalid",'
+     ' "apiserver_advertise_address": "{{ ansible_host }}"}', None,
      r"host '%s' has no IPv4 address for VRRP unicast: its name %s\.kubeha\.invalid \(kubeha_address\) does not resolve" % (LB1, LB1)),
     ("frontend-not-on-ipv6", '{"haproxy_frontend_bind_addresses": ["*"]}', None,
      r"haproxy on \S+: the VIPs are IPv4/IPv6 but haproxy_frontend_bind_addresses=\['\*'\] listens only on IPv4"),
@@ -101,10 +103,14 @@ CASES = [
 @pytest.fixture(scope="module")
 def bad_runs(unchanged, tmp_path_factory):
     """Run every bad-input case once, a few at a time (each is a full preflight over SSH)."""
+    # Directories are made here, not in the threads: tmp_path_factory is not thread-safe
+    # (concurrent first calls race to create the base directory).
+    dirs = {case[0]: tmp_path_factory.mktemp(case[0]) for case in CASES}
+
     def one(case):
         name, extra_vars, extra_inventory, _expected = case
         args = ["-e", extra_vars] if extra_vars else []
-        return name, playbook(*args, extra_inventory=extra_inventory, tmp_path=tmp_path_factory.mktemp(name))
+        return name, playbook(*args, extra_inventory=extra_inventory, tmp_path=dirs[name])
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(one, CASES))
 

@@ -592,3 +592,34 @@ def test_argv_matches_through_an_interpreter(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_etcd_partition_fault_reaches_no_member(tmp_path):
+    """With the partition file present no server is even tried: healthy() is
+    False and calls fail; without it a reachable server answers."""
+    import http.server
+    import threading
+
+    class Version(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"etcdserver": "3.4.23"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Version)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        fault = tmp_path / "etcd-unreachable"
+        etcd = ks.Etcd("http://127.0.0.1:%d" % server.server_port, partition_file=str(fault))
+        assert etcd.healthy() is True
+        fault.write_text("")
+        assert etcd.healthy() is False
+        with pytest.raises(OSError, match="lab fault injection"):
+            etcd.call("/v3/kv/range", {"key": "a2V5"})
+        fault.unlink()
+        assert etcd.healthy() is True
+    finally:
+        server.shutdown()

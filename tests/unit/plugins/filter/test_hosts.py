@@ -67,7 +67,7 @@ def test_vrrp_peers_excludes_self():
 
 def test_filter_module_exports_its_filters():
     assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses",
-                                               "vip_url"}
+                                               "lb_vips", "vip_url"}
 
 
 @pytest.mark.parametrize(
@@ -174,6 +174,26 @@ def test_missing_netaddr_is_reported_only_when_called(monkeypatch):
         monkeypatch.undo()
         importlib.reload(f)
     assert f.netaddr is not None
+
+
+# lb_vips: every VIP of a load balancer, from its variables.
+@pytest.mark.parametrize("lb_vars, vips", [
+    ({}, []),
+    ({"kubeha_vip": "10.146.47.90"}, ["10.146.47.90"]),
+    ({"kubeha_vip": "10.0.0.1", "keepalived_vips": [{"address": "FD00:0::100"}, "10.0.0.2"]}, ["fd00::100", "10.0.0.2"]),
+    ({"kubeha_vip": "10.0.0.1", "keepalived_vips": []}, ["10.0.0.1"]),
+])
+def test_lb_vips(lb_vars, vips):
+    assert f.lb_vips(lb_vars) == vips
+
+
+@pytest.mark.parametrize("lb_vars, message", [
+    ({"kubeha_vip": "10.0.0.300"}, "10.0.0.300"),
+    (["10.0.0.1"], "expected the variables of a load balancer"),
+])
+def test_lb_vips_errors(lb_vars, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        f.lb_vips(lb_vars)
 
 
 # vip_url: the API through the first VIP, from a load balancer's variables.

@@ -34,24 +34,10 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 API = "https://10.146.47.100:6443"
 ENDPOINTS_URL = API + "/api/v1/namespaces/default/endpoints/kubernetes"
 
-# What the CentOS 7 unit passes from fixtures/centos7/{config,apiserver}, in ExecStart order.
-CENTOS7_ARGS = [
-    "--logtostderr=true",
-    "--v=0",
-    "--etcd-servers=https://10.146.47.100:2379,https://10.146.47.110:2379,https://10.146.47.120:2379",
-    "--insecure-bind-address=127.0.0.1",
-    "--bind-address=0.0.0.0",
-    "--advertise-address=10.146.47.100",
-    "--allow-privileged=false",
-    "--service-cluster-ip-range=10.254.0.0/16",
-    "--admission-control=NamespaceLifecycle,NamespaceExists,LimitRanger,SecurityContextDeny,ServiceAccount,ResourceQuota",
-    "--apiserver-count=3",
-    "--service_account_key_file=/etc/kubernetes/serviceaccount.key",
-    "--tls-cert-file=/etc/kubernetes/certs/apiserver.crt",
-    "--tls-private-key-file=/etc/kubernetes/certs/apiserver.key",
-    "--token-auth-file=/etc/kubernetes/known_tokens.csv",
-    "--client-ca-file=/etc/kubernetes/certs/ca.crt",
-]
+# What the CentOS 7 unit passes from fixtures/centos7/{config,apiserver}, in ExecStart
+# order (one argument a line; test_kube_flags checks sysconfig_argv against the same file).
+with open(os.path.join(FIXTURES, "centos7", "argv")) as _fh:
+    CENTOS7_ARGS = _fh.read().splitlines()
 
 
 def cmdline(*argv):
