@@ -45,6 +45,8 @@ if [ ! -s "$tarball" ]; then
   # Debian's etcd would start a single-node cluster on first boot: disable it
   # (not mask) and drop its data; the lab preparation forms the real cluster.
   chroot "$rootfs" systemctl disable etcd.service >&2
+  # auditd cannot run in a container (ausearch reads log files without it).
+  chroot "$rootfs" systemctl disable auditd.service >&2
   rm -rf "$rootfs/var/lib/etcd/default"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/*
