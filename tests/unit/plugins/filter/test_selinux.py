@@ -57,7 +57,7 @@ def test_malformed_list():
 
 
 def test_port_types():
-    assert f.selinux_port_types([6443, "8080", 9000, 9000], LIST) == {6443: "unreserved_port_t", 8080: "http_cache_port_t",
-                                                                     9000: "http_port_t"}
+    expected = {6443: "unreserved_port_t", 8080: "http_cache_port_t", 9000: "http_port_t"}
+    assert f.selinux_port_types([6443, "8080", 9000, 9000], LIST) == expected
     assert f.selinux_port_types([5], LIST) == {5: None}
     assert set(f.FilterModule().filters()) == {"selinux_ports_to_label", "selinux_port_types"}

@@ -220,6 +220,7 @@ class FakeModule:
 
 
 PIDOF_TE = "allow keepalived_t haproxy_t:file { open read };\n"
+PIDOF_ANSWERS = {"ausearch": (0, avc("recipe-pidof.log"), ""), "audit2allow": (0, PIDOF_TE, "")}
 
 
 def present(fake):
@@ -231,8 +232,7 @@ def present(fake):
 
 
 def test_present_installs_what_the_denials_need():
-    fake = FakeModule({"avc": avc("recipe-pidof.log")}, {"ausearch": (0, avc("recipe-pidof.log"), ""),
-                                                        "audit2allow": (0, PIDOF_TE, "")})
+    fake = FakeModule({"avc": avc("recipe-pidof.log")}, PIDOF_ANSWERS)
     res = present(fake)
     assert res["changed"] is True and res["rules"] == [PIDOF_TE.strip()] and res["denials"] == 2
     assert len(fake.tools_run("checkmodule")) == 1 and ["semodule", "-i"] == fake.tools_run("semodule")[-1][:2]
@@ -241,8 +241,7 @@ def test_present_installs_what_the_denials_need():
 
 
 def test_check_mode_builds_but_installs_nothing():
-    fake = FakeModule({"avc": avc("recipe-pidof.log")}, {"ausearch": (0, avc("recipe-pidof.log"), ""),
-                                                        "audit2allow": (0, PIDOF_TE, "")}, check_mode=True)
+    fake = FakeModule({"avc": avc("recipe-pidof.log")}, PIDOF_ANSWERS, check_mode=True)
     res = present(fake)
     assert res["changed"] is True and "would install" in res["msg"]
     assert len(fake.tools_run("semodule_package")) == 1
@@ -277,8 +276,8 @@ def test_denials_of_other_domains_are_left_aside_by_default_and_refused_when_ask
     fake = FakeModule({}, {"ausearch": (0, log, "")})
     res = present(fake)
     assert res["changed"] is False and res["ignored_denials"] == 1
-    fake = FakeModule({"source_types": ["httpd_t"]}, {"ausearch": (0, log, ""),
-                                                     "audit2allow": (0, "allow httpd_t shadow_t:file read;\n", "")})
+    answers = {"ausearch": (0, log, ""), "audit2allow": (0, "allow httpd_t shadow_t:file read;\n", "")}
+    fake = FakeModule({"source_types": ["httpd_t"]}, answers)
     with pytest.raises(m.PolicyError, match=r"(?s)outside allowed_source_types.*\nallow httpd_t shadow_t:file read;"):
         present(fake)
     assert not fake.tools_run("checkmodule")
