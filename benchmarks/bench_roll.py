@@ -43,17 +43,37 @@ def rolled_masters(out):
     return re.findall(r'"msg": "([^":]+): [^"]*configuration changed', out)
 
 
-def one_roll(layout, value):
+def failure_bursts(failed, wall_offset, gap=1.0):
+    """Failed requests grouped into bursts (a gap of more than ``gap`` s starts a new one):
+    wall-clock start and end (to line up with the playbook log's task times) and count."""
+    bursts = []
+    for record in sorted(failed, key=lambda r: r.start):
+        if bursts and record.start - bursts[-1]["_last"] <= gap:
+            bursts[-1].update(_last=record.start, end=record.end, count=bursts[-1]["count"] + 1)
+        else:
+            bursts.append({"_last": record.start, "start": record.start, "end": record.end, "count": 1})
+    return [{"start": time.strftime("%H:%M:%S", time.localtime(b["start"] + wall_offset))
+             + ("%.2f" % ((b["start"] + wall_offset) % 1))[1:],
+             "seconds": round(b["end"] - b["start"], 2), "count": b["count"]} for b in bursts]
+
+
+def one_roll(layout, value, log_path=None):
     extra = json.dumps({"apiserver_extra_args": {"profiling": value}})
+    wall_offset = time.time() - time.monotonic()
     traffic = bf.Traffic(bf.VIP, bf.PORT, 1.0 / RATE, DEADLINE_S, max_s=3000).start()
     try:
         seconds, out = playbook(layout, "-e", extra)
     finally:
         records = traffic.stop()
+    if log_path:  # with the task times (profile_tasks) to line up with the bursts
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open(log_path, "w") as fh:
+            fh.write(out)
     failed = [r for r in records if not r.ok]
     return {"value": value, "playbook_s": round(seconds, 1), "rolled": rolled_masters(out),
             "requests": len(records), "failed": len(failed),
-            "errors": sorted({r.error or str(r.status) for r in failed})}
+            "errors": sorted({r.error or str(r.status) for r in failed}),
+            "bursts": failure_bursts(failed, wall_offset)}
 
 
 def parse_args(argv):
@@ -78,12 +98,16 @@ def main(argv=None):
         baseline = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))[0]
         print("roll benchmark: %s layout, %d requests/s through %s:%d, %d repetitions (baseline converge %.0f s)"
               % (args.layout, RATE, bf.VIP, bf.PORT, args.repeat, baseline), flush=True)
+        os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         for i in range(args.repeat):
-            run = one_roll(args.layout, "false" if i % 2 == 0 else "true")
+            run = one_roll(args.layout, "false" if i % 2 == 0 else "true",
+                           log_path=os.path.join(os.path.dirname(RESULTS), "roll-run-%d.log" % (i + 1)))
             runs.append(run)
             print("  run %d: --profiling=%s rolled %s in a %.1f s site.yml run; %d of %d requests failed %s"
                   % (i + 1, run["value"], ", ".join(run["rolled"]) or "nothing", run["playbook_s"],
                      run["failed"], run["requests"], run["errors"] or ""), flush=True)
+            for burst in run["bursts"]:
+                print("    failures from %s for %.2f s: %d" % (burst["start"], burst["seconds"], burst["count"]), flush=True)
     finally:
         for container in bf.CONTAINERS.values():
             subprocess.run(["podman", "rm", "-f", "-t", "5", container], capture_output=True, check=False)

@@ -36,3 +36,12 @@ def test_options():
     assert args.repeat == 2 and args.layout == "static_pod"
     with pytest.raises(SystemExit):
         bench_roll.parse_args(["--repeat", "0"])
+
+
+def test_failure_bursts_group_by_gap_and_count():
+    rec = bench_roll.bf.RequestRecord
+    failed = [rec(10.0, 10.5, False, "eof"), rec(10.4, 10.9, False, "eof"), rec(11.3, 11.4, False, "eof"),
+              rec(20.0, 20.2, False, "tls-eof")]
+    bursts = bench_roll.failure_bursts(failed, wall_offset=0.0)
+    assert [(b["count"], b["seconds"]) for b in bursts] == [(3, 1.4), (1, 0.2)]
+    assert bench_roll.failure_bursts([], 0.0) == []
