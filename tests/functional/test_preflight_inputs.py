@@ -87,8 +87,12 @@ CASES = [
 def _run_all(tmp_path_factory, cases):
     """Run every case's site.yml at once (threads; each is an ansible-playbook process):
     {case id: (rc, output)}. The cases share nothing but the read-only checkout."""
+    # Directories are made here, not in the threads: tmp_path_factory is not thread-safe
+    # (concurrent first calls race to create the base directory).
+    dirs = {case["id"]: tmp_path_factory.mktemp(case["id"]) for case in cases}
+
     def one(case):
-        return case["id"], site(tmp_path_factory.mktemp(case["id"]), **case["kwargs"])
+        return case["id"], site(dirs[case["id"]], **case["kwargs"])
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(one, cases))
 
