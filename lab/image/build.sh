@@ -3,7 +3,8 @@
 #
 #   lab/image/build.sh            prints the image reference on stdout
 #
-# The image is keyed on a hash of this recipe (this script + packages.txt).
+# The image is keyed on a hash of this recipe (this script, packages.txt and
+# packages-apt.txt).
 # A finished image is cached as a tarball under KUBEHA_CACHE_DIR
 # (default /var/cache/kubeha) so it survives between runs and clones on the
 # same machine; debootstrap runs only when the recipe changed.
@@ -11,7 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${KUBEHA_CACHE_DIR:-/var/cache/kubeha}
 name=localhost/kubeha-lab
-key=$(cat "$here/build.sh" "$here/packages.txt" | sha256sum | cut -c1-12)
+key=$(cat "$here/build.sh" "$here/packages.txt" "$here/packages-apt.txt" | sha256sum | cut -c1-12)
 ref="$name:$key"
 log() { printf 'image: %s\n' "$*" >&2; }
 
@@ -48,6 +49,20 @@ if [ ! -s "$tarball" ]; then
   # auditd cannot run in a container (ausearch reads log files without it).
   chroot "$rootfs" systemctl disable auditd.service >&2
   rm -rf "$rootfs/var/lib/etcd/default"
+  # firewalld (with the nft command, for the tests' counters) in a second step:
+  # polkitd's maintainer script cannot run inside debootstrap, but runs under
+  # apt with services kept from starting (policy-rc.d). firewalld stays
+  # disabled: the lab's firewall test starts it on a converged lab
+  # (tests/lab/test_lb_firewalld.py), as an operator who adds it later would.
+  printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"
+  chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  chroot "$rootfs" apt-get update -q >&2
+  mapfile -t apt_pkgs < <(grep -vE '^\s*(#|$)' "$here/packages-apt.txt")
+  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${apt_pkgs[@]}" >&2
+  chroot "$rootfs" systemctl disable firewalld.service >&2
+  rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/resolv.conf"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/*
   tar -C "$rootfs" --numeric-owner -cf "$tarball.part" .

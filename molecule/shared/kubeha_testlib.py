@@ -1,4 +1,9 @@
-"""Helpers shared by the molecule scenarios' testinfra tests."""
+"""Helpers shared by the molecule scenarios' testinfra tests and the lab's tests (tests/lab).
+
+The inventory is molecule's (MOLECULE_INVENTORY_FILE) or, for the lab, the one named by
+KUBEHA_TEST_INVENTORY; a host is reached through its podman container (the inventory
+variable kubeha_lab_container, else the inventory name).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import time
 import testinfra
 import testinfra.utils.ansible_runner
 
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE") or os.environ["KUBEHA_TEST_INVENTORY"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 MASTERS = RUNNER.get_hosts("kube_masters")
 LBS = RUNNER.get_hosts("kube_lbs")
 NODES = RUNNER.get_hosts("kube_nodes")
@@ -31,9 +37,14 @@ def state_file(vip=VIP):
 STATE_FILE = state_file()
 
 
+_CONTAINERS = {}
+
+
 def host(name):
-    """testinfra host of a scenario container (podman backend: fast)."""
-    return testinfra.get_host("podman://" + name)
+    """testinfra host of an inventory host's container (podman backend: fast)."""
+    if name not in _CONTAINERS:
+        _CONTAINERS[name] = RUNNER.get_variables(name).get("kubeha_lab_container", name)
+    return testinfra.get_host("podman://" + _CONTAINERS[name])
 
 
 def holders(vip=VIP):

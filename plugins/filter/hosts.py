@@ -455,6 +455,59 @@ def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_
     return instances
 
 
+def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(4, 6), exclude=None):
+    """firewalld rich rules that accept ``ports``/``protocol`` from every host of ``hosts``.
+
+    One rule per source address and port, in the form ``firewall-cmd --list-rich-rules``
+    prints, so a rule read back from firewalld compares equal. A host's addresses are
+    those VRRP would use (vrrp_address): IPv4 and IPv6 where it has one; a host with
+    none of ``families`` is an error naming it. ``protocol`` other than tcp/udp with no
+    ports gives protocol rules (``protocol value="vrrp"``).
+    """
+    filter_name = "firewalld_rich_rules"
+    _require_netaddr(filter_name)
+    names = _host_names(filter_name, hosts, "the host list")
+    families = [_family_arg(filter_name, f) for f in (families if hasattr(families, "__iter__") and not isinstance(families, str)
+                                                      else [families])]
+    protocol = to_text(protocol).strip().lower()
+    if not re.match(r"^[a-z][a-z0-9-]*$", protocol):
+        raise AnsibleFilterError("%s: protocol %r is not a protocol name" % (filter_name, protocol))
+    ports = [validate_port(filter_name, p, "a port") for p in (ports or [])]
+    if ports and protocol not in ("tcp", "udp", "sctp", "dccp"):
+        raise AnsibleFilterError("%s: ports are given, so protocol must be tcp, udp, sctp or dccp, not %r" % (filter_name, protocol))
+    if not ports and protocol in ("tcp", "udp", "sctp", "dccp"):
+        raise AnsibleFilterError("%s: protocol %s needs at least one port" % (filter_name, protocol))
+    skip = to_text(exclude) if exclude not in (None, "") else None
+    rules, seen = [], set()
+    for host in names:
+        if host == skip:
+            continue
+        hvars = _host_vars(filter_name, hostvars, host)
+        found, reasons = [], []
+        for family in families:
+            address, source = vrrp_address(filter_name, host, hvars, family)
+            if address is None:
+                reasons.append(source)
+            else:
+                found.append((family, address))
+        if not found:
+            raise AnsibleFilterError(
+                "%s: host '%s' has no IPv%s address to allow through firewalld: %s; set kubeha_address (or %s)"
+                % (filter_name, host, "/IPv".join(str(f) for f in families), "; ".join(reasons),
+                   " / ".join(VRRP_SRC_VARS[f] for f in families))
+            )
+        for family, address in found:
+            head = 'rule family="ipv%d" source address="%s"' % (family, address)
+            tails = (['port port="%d" protocol="%s" accept' % (p, protocol) for p in ports] if ports
+                     else ['protocol value="%s" accept' % protocol])
+            for tail in tails:
+                rule = "%s %s" % (head, tail)
+                if rule not in seen:
+                    seen.add(rule)
+                    rules.append(rule)
+    return rules
+
+
 class FilterModule:
     """kubeha.control_plane endpoint filters."""
 
@@ -467,4 +520,5 @@ class FilterModule:
             "vip_addresses": vip_addresses,
             "lb_vips": lb_vips,
             "vip_url": vip_url,
+            "firewalld_rich_rules": firewalld_rich_rules,
         }

@@ -1,8 +1,8 @@
 """Bad input that the controller alone can judge fails in site.yml's preflight
 play, with a message naming the host, variable and value, before any play that
-changes a host. Runs site.yml in check mode against three local "load
+changes a host. Runs site.yml in check mode against two local "load
 balancers" (connection local, preflight tags only): nothing on this machine is
-changed. The cases that need real hosts are in molecule/loadbalancer."""
+changed. The cases that need real hosts are in tests/lab/test_lb_negative.py."""
 
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ BASE = {
             "keepalived_unicast": False,
         },
         "children": {
-            "kube_masters": {"hosts": {"lb1": {"kubeha_address": "10.0.0.1"}, "lb2": {"kubeha_address": "10.0.0.2"},
-                                       "lb3": {"kubeha_address": "10.0.0.3"}}},
+            # Two load balancers are enough for every cross-host check (and each
+            # host costs every run its tasks); etcd needs an odd member count.
+            "kube_masters": {"hosts": {"lb1": {"kubeha_address": "10.0.0.1"}, "lb2": {"kubeha_address": "10.0.0.2"}}},
             "kube_lbs": {"children": {"kube_masters": {}}},
-            "etcd": {"children": {"kube_masters": {}}},
+            "etcd": {"hosts": {"lb1": {}}},
         },
     }
 }
@@ -66,7 +67,7 @@ CASES = [
     ("nopreempt-with-master", {"keepalived_nopreempt": True}, {"lb1": {"keepalived_state": "MASTER"}},
      r"keepalived_nopreempt needs keepalived_state=BACKUP on every node"),
     ("weight-cannot-fail-over", {"keepalived_check_weight": -5}, None,
-     r"keepalived_check_weight=-5 cannot guarantee failover: the highest priority 200 minus 5 is not below the lowest 180"),
+     r"keepalived_check_weight=-5 cannot guarantee failover: the highest priority 200 minus 5 is not below the lowest 190"),
     ("vrrp2-subsecond-advert", {"keepalived_advert_int": 0.5}, None,
      r"keepalived_advert_int=0\.5 \(VRRPv2: whole seconds >= 1\)"),
     ("no-backends", {"haproxy_backend_hosts": []}, None,
@@ -79,6 +80,9 @@ CASES = [
      r'haproxy_stats_user="ad min" must be letters, digits'),
     ("backend-port-invalid", None, {"lb2": {"kubeha_apiserver_port": 70000}},
      r"kubeha_apiserver_port of host 'lb2' is 70000; a port must be an integer from 1 to 65535"),
+    # (no firewalld runs on this machine)
+    ("firewalld-required-but-not-running", {"kubeha_firewalld": True}, None,
+     r"haproxy on lb1: haproxy_firewalld=True but firewalld does not run \(systemctl is-active firewalld: [^)]*\)"),
     ("balance-unknown", {"haproxy_balance": "random"}, None,
      r"value of haproxy_balance must be one of: leastconn, roundrobin, first, source, got: random"),
 ]

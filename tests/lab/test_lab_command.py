@@ -11,37 +11,9 @@ import subprocess
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(ROOT, "scripts", "lab")
-with open(os.path.join(ROOT, "lab", "inventory", "hosts.yml")) as _fh:
-    LAB_VARS = yaml.safe_load(_fh)["all"]["vars"]
+from .lablib import LAB_VARS, ROOT, lab, lab_containers
 
 pytestmark = pytest.mark.lab
-
-
-def podman(*args):
-    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False).stdout.split()
-
-
-def lab_containers():
-    return podman("ps", "-a", "--filter", "label=io.kubeha.lab=lab", "--format", "{{.Names}}")
-
-
-def lab(*args):
-    proc = subprocess.run([LAB, *args], capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="module")
-def lab_up():
-    existed = bool(lab_containers())
-    rc, out = lab("up")
-    yield rc, out
-    if not existed:
-        rc, down = lab("down")
-        assert rc == 0, down[-3000:]
-        assert lab_containers() == [], "lab down left containers behind"
-        assert LAB_VARS["kubeha_lab_network"] not in podman("network", "ls", "--format", "{{.Name}}")
 
 
 def recaps(out):

@@ -1,32 +1,38 @@
 """Each failover path on its own, with a time bound: HAProxy's state file alone
 (track_file, check script off), and the frontend check script alone (track_file
-off). Runs in the first verify only; the default configuration is restored."""
+off); the API answers through the VIP after each move. The default configuration
+is restored afterwards."""
 
 from __future__ import annotations
 
 import json
-import os
+import ssl
 import subprocess
-import sys
 import time
+import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import LBS, VIP, holders, host, wait_for  # noqa: E402
+from .lablib import INVENTORY, SITE
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-MARKER = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"), "failover-paths-done")
+from kubeha_testlib import API, LBS, VIP, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
+
 CONF = "/etc/keepalived/keepalived.conf"
 
-if os.path.exists(MARKER):
-    pytest.skip("failover paths already ran in this scenario's first verify", allow_module_level=True)
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
+
+
+def api_answers():
+    """GET /readyz through the VIP from this machine (the lab's stand-ins serve self-signed certificates)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(API + "/readyz", timeout=5, context=context) as resp:
+        return resp.status, resp.read().decode().strip()
 
 
 def converge(**extra):
-    cmd = ["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "keepalived_config,keepalived_service"]
+    cmd = ["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "keepalived_config,keepalived_service", "--limit", "kube_lbs"]
     if extra:
         cmd += ["-e", json.dumps(extra)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -61,15 +67,17 @@ def restore_defaults():
         host(n).run("systemctl start haproxy")
     converge()
     assert {n: host(n).file(CONF).sha256sum for n in LBS} == before, "the default configuration was not restored"
-    with open(MARKER, "w") as fh:
-        fh.write("done\n")
 
 
 def _stop_haproxy_on_holder(limit):
     holder = one_holder()
     host(holder).run_test("systemctl stop haproxy")
     try:
-        return holder, time_until_moved(holder, limit)
+        moved = time_until_moved(holder, limit)
+        if moved[0] is not None:
+            # The new holder serves the API through the VIP.
+            assert api_answers() == (200, "ok")
+        return holder, moved
     finally:
         host(holder).run_test("systemctl start haproxy")
 

@@ -1,0 +1,70 @@
+"""Unit tests of the firewalld_rich_rules filter."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubeha.control_plane.plugins.filter import hosts as f
+
+HOSTS = ["lb1", "lb2", "node1"]
+
+
+def hv(**extra):
+    out = {"lb1": {"kubeha_address": "10.0.0.1", "keepalived_unicast_src_ip6": "FD00::1"},
+           "lb2": {"kubeha_address": "10.0.0.2"},
+           "node1": {"ansible_host": "[fd00::21]"}}
+    for host, values in extra.items():
+        out[host].update(values)
+    return out
+
+
+def test_port_rules_per_address_and_family_in_firewalld_form():
+    rules = f.firewalld_rich_rules(HOSTS, hv(), [6443])
+    assert rules == [
+        'rule family="ipv4" source address="10.0.0.1" port port="6443" protocol="tcp" accept',
+        'rule family="ipv6" source address="fd00::1" port port="6443" protocol="tcp" accept',
+        'rule family="ipv4" source address="10.0.0.2" port port="6443" protocol="tcp" accept',
+        'rule family="ipv6" source address="fd00::21" port port="6443" protocol="tcp" accept',
+    ]
+
+
+def test_several_ports_and_no_duplicates():
+    rules = f.firewalld_rich_rules(["lb1", "lb1", "lb2"], hv(), ["2379", 2380], families=[4])
+    assert rules == [
+        'rule family="ipv4" source address="10.0.0.1" port port="2379" protocol="tcp" accept',
+        'rule family="ipv4" source address="10.0.0.1" port port="2380" protocol="tcp" accept',
+        'rule family="ipv4" source address="10.0.0.2" port port="2379" protocol="tcp" accept',
+        'rule family="ipv4" source address="10.0.0.2" port port="2380" protocol="tcp" accept',
+    ]
+
+
+def test_vrrp_protocol_rules_from_the_peers_only():
+    rules = f.firewalld_rich_rules(["lb1", "lb2"], hv(lb2={"keepalived_unicast_src_ip": "192.168.9.2"}), [], "vrrp", [4], "lb1")
+    # The VRRP source address of a load balancer behind NAT, not its inventory address.
+    assert rules == ['rule family="ipv4" source address="192.168.9.2" protocol value="vrrp" accept']
+
+
+def test_a_host_without_an_address_of_the_families_is_named():
+    with pytest.raises(AnsibleFilterError, match=r"host 'node1' has no IPv4 address to allow through firewalld: its address fd00::21 "
+                                                 r"\(ansible_host\) is IPv6"):
+        f.firewalld_rich_rules(HOSTS, hv(), [6443], families=[4])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"ports": [70000]}, r"a port is 70000"),
+    ({"ports": [6443], "protocol": "vrrp"}, r"protocol must be tcp, udp, sctp or dccp, not 'vrrp'"),
+    ({"ports": [], "protocol": "tcp"}, r"protocol tcp needs at least one port"),
+    ({"ports": [], "protocol": "vrrp; drop"}, r"is not a protocol name"),
+    ({"ports": [6443], "families": [5]}, r"the 'family' argument is 5"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        f.firewalld_rich_rules(HOSTS, hv(), **kwargs)
+
+
+def test_unknown_host_and_empty_list():
+    with pytest.raises(AnsibleFilterError, match=r"host 'lb9' is not in hostvars"):
+        f.firewalld_rich_rules(["lb9"], hv(), [6443])
+    with pytest.raises(AnsibleFilterError, match=r"the host list is empty"):
+        f.firewalld_rich_rules([], hv(), [6443])
