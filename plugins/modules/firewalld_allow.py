@@ -18,8 +18,9 @@ description:
   - Every change is made twice with C(firewall-cmd), to the permanent configuration and to the running
     firewall (C(--add-rich-rule) / C(--remove-rich-rule) without C(--reload)), so it survives a reboot and takes
     effect at once without dropping established connections.
-  - A rule is present when firewalld says so (C(--query-rich-rule)), so a rule written in another spelling of the
-    same meaning is not added twice. Rules that do not match O(owned) are never touched.
+  - The rules are compared with those C(firewall-cmd --list-rich-rules) prints, so O(rules) must be written in
+    firewalld's own spelling (as P(kubeha.control_plane.firewalld_rich_rules#filter) writes them); each run then costs
+    a few C(firewall-cmd) calls, not one per rule. Rules that do not match O(owned) are never touched.
   - Needs a running firewalld; the roles call it only when firewalld runs (or when they are told to manage it,
     and then fail when it does not run).
   - Runs C(firewall-cmd) with argument lists, never through a shell.
@@ -123,20 +124,16 @@ class FirewallCmd:
     def __init__(self, module, binary, zone):
         self.module, self.binary, self.zone = module, binary, zone
 
-    def run(self, args, permanent, ok_rcs=(0,)):
+    def run(self, args, permanent):
         argv = [self.binary] + (["--permanent"] if permanent else []) + ["--zone=%s" % self.zone] + args
         rc, out, err = self.module.run_command(argv, environ_update={"LC_ALL": "C"})
-        if rc not in ok_rcs:
+        if rc != 0:
             self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()),
                                   rc=rc, stdout=out, stderr=err)
         return rc, out
 
     def listed(self, permanent):
         return [line.strip() for line in self.run(["--list-rich-rules"], permanent)[1].splitlines() if line.strip()]
-
-    def present(self, rule, permanent):
-        # --query-rich-rule: 0 yes, 1 no (firewalld compares the parsed rule).
-        return self.run(["--query-rich-rule=%s" % rule], permanent, ok_rcs=(0, 1))[0] == 0
 
 
 def main():
@@ -188,18 +185,16 @@ def main():
     before = [r for r in fw.listed(True) if owned(r)]
     for permanent in (True, False):
         current = before if permanent else [r for r in fw.listed(False) if owned(r)]
-        # Removals first: then a wanted rule is queried after them (the rules are listed
-        # in firewalld's own spelling, which is the spelling the filter writes).
-        for rule in [r for r in current if r not in rules]:
-            if not module.check_mode:
-                fw.run(["--remove-rich-rule=%s" % rule], permanent)
-            if rule not in removed:
-                removed.append(rule)
-        for rule in [r for r in rules if not fw.present(r, permanent)]:
-            if not module.check_mode:
-                fw.run(["--add-rich-rule=%s" % rule], permanent)
-            if rule not in added:
-                added.append(rule)
+        # Compared with the rules as firewalld lists them (the spelling the filter
+        # writes): a few firewall-cmd runs per task, not one per rule.
+        stale = [r for r in current if r not in rules]
+        missing = [r for r in dict.fromkeys(rules) if r not in current]
+        if stale and not module.check_mode:
+            fw.run(["--remove-rich-rule=%s" % r for r in stale], permanent)
+        if missing and not module.check_mode:
+            fw.run(["--add-rich-rule=%s" % r for r in missing], permanent)
+        removed += [r for r in stale if r not in removed]
+        added += [r for r in missing if r not in added]
     if module.check_mode:
         after = [r for r in before if r not in removed] + [r for r in added if r not in before]
     else:

@@ -55,8 +55,15 @@ def test_adds_missing_rules_permanent_and_running_then_changes_nothing(fw):
     assert res["changed"] and res["added"] == want and res["removed"] == [] and res["zone"] == "public", res
     assert fw.read()["public"] == {"permanent": want, "runtime": want}
     assert not any("--reload" in c for c in fw.calls()), "a reload would drop the running state"
+    # One call adds every missing rule (permanent, then running).
+    assert [c for c in fw.calls() if any(a.startswith("--add") for a in c)] == [
+        ["--permanent", "--zone=public"] + ["--add-rich-rule=%s" % r for r in want],
+        ["--zone=public"] + ["--add-rich-rule=%s" % r for r in want]]
+    calls = len(fw.calls())
     again = fw.run(rules=want, owned=OWNED)
     assert not again["changed"] and again["rules"] == want, again
+    # Converged: state, default zone, the two listings and the final one; no call per rule.
+    assert len(fw.calls()) - calls == 5, fw.calls()[calls:]
 
 
 def test_removes_owned_rules_no_longer_wanted_and_keeps_foreign_ones(fw):
@@ -75,6 +82,7 @@ def test_a_rule_missing_from_the_running_firewall_only_is_added_there(fw):
     assert res["changed"] and res["added"] == [R % "10.0.0.1"]
     assert fw.read()["public"]["runtime"] == [R % "10.0.0.1"]
     assert [c for c in fw.calls() if c[-1].startswith("--add")] == [["--zone=public", "--add-rich-rule=%s" % (R % "10.0.0.1")]]
+    assert not fw.run(rules=[R % "10.0.0.1"], owned=OWNED)["changed"]
 
 
 def test_check_mode_reports_and_changes_nothing(fw):
