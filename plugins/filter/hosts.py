@@ -455,7 +455,23 @@ def vrrp_instances(vips, hostvars, hosts, inventory_hostname, interface, router_
     return instances
 
 
-def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(4, 6), exclude=None):
+def _firewalld_source(filter_name, value):
+    """``(family, text)`` of an address or network for a rich rule's source, canonical."""
+    text = to_text(value).strip()
+    try:
+        network = netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        network = None
+    if network is None or ("/" not in text and not (netaddr.valid_ipv4(text, flags=netaddr.INET_PTON) or netaddr.valid_ipv6(text))):
+        raise AnsibleFilterError("%s: source %r is not an IPv4 or IPv6 address or network" % (filter_name, to_text(value)))
+    if network.size == 1:
+        return network.version, str(network.ip)
+    if network.ip != network.network:
+        raise AnsibleFilterError("%s: source %r has host bits set; write the network, %s" % (filter_name, text, network.cidr))
+    return network.version, str(network.cidr)
+
+
+def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(4, 6), exclude=None, sources=None):
     """firewalld rich rules that accept ``ports``/``protocol`` from every host of ``hosts``.
 
     One rule per source address and port, in the form ``firewall-cmd --list-rich-rules``
@@ -478,7 +494,21 @@ def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(
     if not ports and protocol in ("tcp", "udp", "sctp", "dccp"):
         raise AnsibleFilterError("%s: protocol %s needs at least one port" % (filter_name, protocol))
     skip = to_text(exclude) if exclude not in (None, "") else None
+    if isinstance(sources, (str, bytes)):
+        sources = [sources]
+    extra = [_firewalld_source(filter_name, s) for s in (sources or [])]
     rules, seen = [], set()
+
+    def add(family, address):
+        head = 'rule family="ipv%d" source address="%s"' % (family, address)
+        tails = (['port port="%d" protocol="%s" accept' % (p, protocol) for p in ports] if ports
+                 else ['protocol value="%s" accept' % protocol])
+        for tail in tails:
+            rule = "%s %s" % (head, tail)
+            if rule not in seen:
+                seen.add(rule)
+                rules.append(rule)
+
     for host in names:
         if host == skip:
             continue
@@ -497,14 +527,37 @@ def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(
                    " / ".join(VRRP_SRC_VARS[f] for f in families))
             )
         for family, address in found:
-            head = 'rule family="ipv%d" source address="%s"' % (family, address)
-            tails = (['port port="%d" protocol="%s" accept' % (p, protocol) for p in ports] if ports
-                     else ['protocol value="%s" accept' % protocol])
-            for tail in tails:
-                rule = "%s %s" % (head, tail)
-                if rule not in seen:
-                    seen.add(rule)
-                    rules.append(rule)
+            add(family, address)
+    for family, address in extra:
+        if family in families:
+            add(family, address)
+    return rules
+
+
+VRRP_GROUPS = {4: "224.0.0.18", 6: "ff02::12"}
+
+
+def vrrp_rich_rules(instances):
+    """firewalld rich rules that accept the VRRP adverts of the instances' peers (the output
+    of vrrp_instances): from each unicast peer's address, or, for a multicast instance
+    (whose adverts come from the interface's own address, link-local for IPv6), to the
+    VRRP multicast group of its family."""
+    filter_name = "vrrp_rich_rules"
+    if isinstance(instances, (str, bytes, Mapping)) or not hasattr(instances, "__iter__"):
+        raise AnsibleFilterError("%s: the input must be the list vrrp_instances returns, got %r" % (filter_name, instances))
+    rules = []
+    for instance in instances:
+        if not isinstance(instance, Mapping) or instance.get("family") not in (4, 6):
+            raise AnsibleFilterError("%s: %r is not a VRRP instance of vrrp_instances" % (filter_name, instance))
+        family = instance["family"]
+        if instance.get("unicast"):
+            heads = ['rule family="ipv%d" source address="%s"' % (family, peer) for peer in instance.get("peers", [])]
+        else:
+            heads = ['rule family="ipv%d" destination address="%s"' % (family, VRRP_GROUPS[family])]
+        for head in heads:
+            rule = head + ' protocol value="vrrp" accept'
+            if rule not in rules:
+                rules.append(rule)
     return rules
 
 
@@ -521,4 +574,5 @@ class FilterModule:
             "lb_vips": lb_vips,
             "vip_url": vip_url,
             "firewalld_rich_rules": firewalld_rich_rules,
+            "vrrp_rich_rules": vrrp_rich_rules,
         }

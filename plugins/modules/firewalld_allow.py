@@ -9,21 +9,21 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: firewalld_allow
-short_description: Keep a set of firewalld rich rules exactly, permanent and applied at once
+short_description: Keep a named set of firewalld rich rules, permanent and applied at once
 version_added: 0.4.0
 description:
-  - Makes the firewalld rich rules of a zone that this caller owns (those matching O(owned)) exactly O(rules).
-    It adds the missing ones and removes owned ones that are no longer wanted, for example the rule of a node
-    that left the inventory.
-  - Every change is made twice with C(firewall-cmd), to the permanent configuration and to the running
-    firewall (C(--add-rich-rule) / C(--remove-rich-rule) without C(--reload)), so it survives a reboot and takes
-    effect at once without dropping established connections.
+  - Makes the rich rules of the set O(name) in a firewalld zone exactly O(rules). It adds the missing ones, and removes
+    the rules this set added earlier that are no longer wanted (for example the rule of a node that left the
+    inventory, or of a port that changed).
+  - The rules of a set are recorded on the host (O(state_dir)/O(name).json). Only recorded rules are ever removed;
+    rules made by hand, or by other tools, are never touched, even when they open the same port.
+  - Every change is made twice with C(firewall-cmd), to the permanent configuration and to the running firewall
+    (C(--add-rich-rule) / C(--remove-rich-rule) without C(--reload)), so it survives a reboot and takes effect at
+    once without dropping established connections. All additions (and all removals) go into one call.
   - The rules are compared with those C(firewall-cmd --list-rich-rules) prints, so O(rules) must be written in
-    firewalld's own spelling (as P(kubeha.control_plane.firewalld_rich_rules#filter) writes them); each run then costs
-    a few C(firewall-cmd) calls, not one per rule. Rules that do not match O(owned) are never touched.
-  - Needs a running firewalld; the roles call it only when firewalld runs (or when they are told to manage it,
-    and then fail when it does not run).
-  - Runs C(firewall-cmd) with argument lists, never through a shell.
+    firewalld's own spelling (as P(kubeha.control_plane.firewalld_rich_rules#filter) writes them); a run that changes
+    nothing costs a few C(firewall-cmd) calls, not one per rule.
+  - Needs a running firewalld. Runs C(firewall-cmd) with argument lists, never through a shell.
 author:
   - kubeha.control_plane contributors (@kubeha)
 requirements:
@@ -36,54 +36,56 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The owned rules of the permanent configuration before and after.
+    details: The set's rules in the permanent configuration before and after.
   platform:
     description: Target OS/families that can be operated against.
     support: full
     platforms: posix
 options:
+  name:
+    description:
+      - The name of the set (letters, digits, C(-), C(_)); one record per name on the host.
+    type: str
+    required: true
   rules:
     description:
       - The rich rules that must be present, for example from P(kubeha.control_plane.firewalld_rich_rules#filter).
-      - Each must match one of O(owned), so that a rule the module adds is one it may later remove.
-    type: list
-    elements: str
-    required: true
-  owned:
-    description:
-      - Python regular expressions (matched against the whole rule as C(firewall-cmd --list-rich-rules) prints it).
-        A rule of the zone that matches one of them and is not in O(rules) is removed.
-      - Make them narrow (the port and protocol of the service, C(accept)), so that rules of other services and
-        rules made by hand are kept.
+      - Empty removes the rules the set added.
     type: list
     elements: str
     required: true
   zone:
     description:
       - The firewalld zone. Empty means the default zone (C(firewall-cmd --get-default-zone)).
+      - When the zone of a set changes, its rules are removed from the old zone.
     type: str
     default: ''
+  state_dir:
+    description: Where the sets are recorded on the host.
+    type: path
+    default: /var/lib/kubeha/firewalld
 seealso:
   - module: ansible.posix.firewalld
   - plugin: kubeha.control_plane.firewalld_rich_rules
     plugin_type: filter
 notes:
-  - A rule that is in the permanent configuration but not in the running firewall (or the other way round,
-    after C(firewall-cmd --reload) or a runtime-only change) is added where it is missing.
+  - A rule that is in the permanent configuration but not in the running firewall (or the other way round, after
+    C(firewall-cmd --reload) or a runtime-only change) is added where it is missing.
+  - A rule that was already present (made by hand) when the set first wanted it is recorded as the set's, and is
+    removed with the set's rules when no longer wanted.
 """
 
 EXAMPLES = r"""
 - name: The apiserver port only from the load balancers and nodes
   kubeha.control_plane.firewalld_allow:
+    name: kube-apiserver
     rules: "{{ (groups['kube_lbs'] + groups['kube_nodes']) | unique
                | kubeha.control_plane.firewalld_rich_rules(hostvars, [6443]) }}"
-    owned:
-      - '^rule family="ipv[46]" source address="[^"]+" port port="6443" protocol="tcp" accept$'
 
 - name: VRRP only from the other load balancers
   kubeha.control_plane.firewalld_allow:
+    name: vrrp
     rules: "{{ groups['kube_lbs'] | kubeha.control_plane.firewalld_rich_rules(hostvars, [], 'vrrp', [4], inventory_hostname) }}"
-    owned: ['^rule family="ipv[46]" source address="[^"]+" protocol value="vrrp" accept$']
     zone: internal
 """
 
@@ -100,18 +102,20 @@ added:
   elements: str
   sample: ['rule family="ipv4" source address="10.0.0.21" port port="6443" protocol="tcp" accept']
 removed:
-  description: Owned rules removed (or that would be removed), as they were listed.
+  description: Rules of the set removed (or that would be removed).
   returned: success
   type: list
   elements: str
   sample: ['rule family="ipv4" source address="10.0.0.22" port port="6443" protocol="tcp" accept']
 rules:
-  description: The owned rules of the permanent configuration after the run (in check mode, as they would be).
+  description: The set's rules after the run (in check mode, as they would be).
   returned: success
   type: list
   elements: str
 """
 
+import json
+import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -121,47 +125,47 @@ from ansible.module_utils.common.text.converters import to_native
 class FirewallCmd:
     """firewall-cmd for one zone, permanent (``permanent=True``) or running."""
 
-    def __init__(self, module, binary, zone):
-        self.module, self.binary, self.zone = module, binary, zone
+    def __init__(self, module, binary, zone, fail):
+        self.module, self.binary, self.zone, self.fail = module, binary, zone, fail
 
     def run(self, args, permanent):
         argv = [self.binary] + (["--permanent"] if permanent else []) + ["--zone=%s" % self.zone] + args
-        rc, out, err = self.module.run_command(argv, environ_update={"LC_ALL": "C"})
+        rc, out, err = self.module.run_command(argv)
         if rc != 0:
-            self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()),
-                                  rc=rc, stdout=out, stderr=err)
+            self.fail("%s failed (rc=%d): %s" % (" ".join(argv[:4]) + (" ..." if len(argv) > 4 else ""), rc, (err or out).strip()))
         return rc, out
 
     def listed(self, permanent):
         return [line.strip() for line in self.run(["--list-rich-rules"], permanent)[1].splitlines() if line.strip()]
 
 
+def read_record(module, path):
+    if not os.path.exists(path):
+        return {"zone": None, "rules": []}
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+        return {"zone": record.get("zone"), "rules": [str(r) for r in record.get("rules", [])]}
+    except (OSError, ValueError, AttributeError) as exc:
+        module.fail_json(msg="cannot read the record of this set, %s: %s (remove it to start the set afresh; its rules then "
+                             "stay until removed by hand)" % (path, to_native(exc)))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            name=dict(type="str", required=True),
             rules=dict(type="list", elements="str", required=True),
-            owned=dict(type="list", elements="str", required=True),
             zone=dict(type="str", default=""),
+            state_dir=dict(type="path", default="/var/lib/kubeha/firewalld"),
         ),
         supports_check_mode=True,
     )
-    rules = [r.strip() for r in module.params["rules"]]
-    patterns = []
-    for text in module.params["owned"]:
-        try:
-            patterns.append(re.compile(text))
-        except re.error as exc:
-            module.fail_json(msg="owned: %r is not a valid regular expression: %s" % (text, to_native(exc)))
-    if not patterns:
-        module.fail_json(msg="owned is empty: give the patterns of the rules this task owns")
-
-    def owned(rule):
-        return any(p.fullmatch(rule) for p in patterns)
-
-    foreign = [r for r in rules if not owned(r)]
-    if foreign:
-        module.fail_json(msg="these rules match none of the owned patterns %s, so they could never be removed again: %s"
-                         % (module.params["owned"], "; ".join(foreign)))
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    name = module.params["name"]
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", name):
+        module.fail_json(msg="name %r: use letters, digits, '-' and '_' only" % name)
+    rules = list(dict.fromkeys(r.strip() for r in module.params["rules"]))
     for rule in rules:
         if not rule.startswith("rule ") or "\n" in rule:
             module.fail_json(msg="%r is not a firewalld rich rule (it must start with 'rule ')" % rule)
@@ -169,41 +173,71 @@ def main():
     binary = module.get_bin_path("firewall-cmd")
     if not binary:
         module.fail_json(msg="firewall-cmd was not found: install firewalld (package firewalld on EL, Debian and Ubuntu)")
-    rc, out, err = module.run_command([binary, "--state"], environ_update={"LC_ALL": "C"})
+    rc, out, err = module.run_command([binary, "--state"])
     if rc != 0:
         module.fail_json(msg="firewalld is not running (firewall-cmd --state: %s); start it, or do not manage it"
                          % (out or err).strip())
     zone = module.params["zone"].strip()
     if not zone:
-        rc, out, err = module.run_command([binary, "--get-default-zone"], environ_update={"LC_ALL": "C"})
+        rc, out, err = module.run_command([binary, "--get-default-zone"])
         if rc != 0 or not out.strip():
             module.fail_json(msg="firewall-cmd --get-default-zone failed: %s" % (err or out).strip())
         zone = out.strip()
-    fw = FirewallCmd(module, binary, zone)
+    record_path = os.path.join(module.params["state_dir"], name + ".json")
+    record = read_record(module, record_path)
 
-    added, removed = [], []
-    before = [r for r in fw.listed(True) if owned(r)]
+    added, removed, done = [], [], []
+    result = dict(changed=False, zone=zone, added=added, removed=removed)
+
+    def fail(msg):
+        module.fail_json(msg=msg + "; already done: %s" % ("; ".join(done) or "nothing"), **result)
+
+    # The set's rules left in another zone (its zone changed) go first.
+    if record["zone"] and record["zone"] != zone and record["rules"]:
+        old = FirewallCmd(module, binary, record["zone"], fail)
+        for permanent in (True, False):
+            gone = [r for r in record["rules"] if r in old.listed(permanent)]
+            if gone and not module.check_mode:
+                old.run(["--remove-rich-rule=%s" % r for r in gone], permanent)
+                done.append("removed %d rule(s) from zone %s (%s)" % (len(gone), record["zone"], "permanent" if permanent else "running"))
+            removed += [r for r in gone if r not in removed]
+        record = {"zone": zone, "rules": []}
+
+    fw = FirewallCmd(module, binary, zone, fail)
+    before = [r for r in fw.listed(True) if r in record["rules"] or r in rules]
     for permanent in (True, False):
-        current = before if permanent else [r for r in fw.listed(False) if owned(r)]
-        # Compared with the rules as firewalld lists them (the spelling the filter
-        # writes): a few firewall-cmd runs per task, not one per rule.
-        stale = [r for r in current if r not in rules]
-        missing = [r for r in dict.fromkeys(rules) if r not in current]
+        listed = before if permanent else fw.listed(False)
+        stale = [r for r in record["rules"] if r not in rules and r in listed]
+        missing = [r for r in rules if r not in listed]
+        where = "permanent" if permanent else "running"
         if stale and not module.check_mode:
             fw.run(["--remove-rich-rule=%s" % r for r in stale], permanent)
+            done.append("removed %d rule(s) (%s)" % (len(stale), where))
         if missing and not module.check_mode:
             fw.run(["--add-rich-rule=%s" % r for r in missing], permanent)
+            done.append("added %d rule(s) (%s)" % (len(missing), where))
         removed += [r for r in stale if r not in removed]
         added += [r for r in missing if r not in added]
-    if module.check_mode:
-        after = [r for r in before if r not in removed] + [r for r in added if r not in before]
-    else:
-        after = [r for r in fw.listed(True) if owned(r)]
-    result = dict(changed=bool(added or removed), zone=zone, added=added, removed=removed, rules=after)
+
+    new_record = {"zone": zone, "rules": rules}
+    record_changed = read_record(module, record_path) != new_record
+    if record_changed and not module.check_mode:
+        try:
+            os.makedirs(module.params["state_dir"], mode=0o755, exist_ok=True)
+            tmp = record_path + ".tmp"
+            with open(tmp, "w") as fh:
+                json.dump(new_record, fh, indent=1, sort_keys=True)
+                fh.write("\n")
+            module.atomic_move(tmp, record_path)
+        except OSError as exc:
+            fail("cannot record the set in %s: %s" % (record_path, to_native(exc)))
+    after = [r for r in before if r not in removed] + [r for r in added if r not in before]
+    result.update(changed=bool(added or removed or record_changed), rules=[r for r in after if r in rules] if module.check_mode
+                  else [r for r in fw.listed(True) if r in rules])
     if module._diff:
-        result["diff"] = dict(before="\n".join(before) + ("\n" if before else ""), after="\n".join(after) + ("\n" if after else ""),
-                              before_header="firewalld zone %s (owned rich rules)" % zone,
-                              after_header="firewalld zone %s (owned rich rules)" % zone)
+        result["diff"] = dict(before="".join(r + "\n" for r in before), after="".join(r + "\n" for r in after),
+                              before_header="firewalld zone %s, set %s" % (zone, name),
+                              after_header="firewalld zone %s, set %s" % (zone, name))
     module.exit_json(**result)
 
 

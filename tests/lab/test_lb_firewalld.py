@@ -8,6 +8,7 @@ moves between the load balancers. firewalld stays on for the lab's later checks.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 
 import pytest
@@ -19,6 +20,7 @@ from kubeha_testlib import API, LBS, MASTERS, NODES, RUNNER, holders, host, wait
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
 
 TAGS = "apiserver_firewalld,haproxy_firewalld,keepalived_firewalld"
+HAND_MADE = 'rule family="ipv4" source address="192.0.2.10" port port="6443" protocol="tcp" accept'
 ALL = MASTERS + [n for n in NODES if n not in MASTERS]
 
 
@@ -54,6 +56,9 @@ def firewalled():
         host(name).run_test("systemctl start firewalld")
     assert all(host(name).check_output("firewall-cmd --state") == "running" for name in ALL)
     first = playbook("--tags", TAGS)
+    # A rule an operator made by hand for the apiserver's port (a bastion): the roles keep it.
+    for permanent in ("--permanent ", ""):
+        host(MASTERS[0]).run_test("firewall-cmd " + permanent + "--add-rich-rule=" + shlex.quote(HAND_MADE))
     second = playbook("--tags", TAGS)
     return first, second
 
@@ -73,11 +78,14 @@ def test_only_what_the_cluster_needs_is_open(firewalled, name):
     vrrp |= {'rule family="ipv6" source address="%s" protocol value="vrrp" accept' % v6(o) for o in others}
     frontend = {'rule family="ipv%d" port port="8443" protocol="tcp" accept' % f for f in (4, 6)}
     wanted = (vrrp | frontend | port_rules(ALL, 6443)
-              | port_rules(MASTERS, 2379) | port_rules(MASTERS, 2380))
+              | port_rules(MASTERS, 2379) | port_rules(MASTERS, 2380) | ({HAND_MADE} if name == MASTERS[0] else set()))
     assert rich_rules(name) == wanted
     assert rich_rules(name, permanent=False) == wanted, "the running firewall differs from the permanent one"
     # Nothing opened to everyone besides the frontend: no plain ports, the zone's own services only.
     assert host(name).check_output("firewall-cmd --list-ports") == ""
+    # Each role's rules are a recorded set (only recorded rules are ever removed).
+    records = host(name).check_output("ls /var/lib/kubeha/firewalld").split()
+    assert records == ["kubeha-apiserver.json", "kubeha-etcd.json", "kubeha-haproxy-frontend.json", "kubeha-keepalived-vrrp.json"]
 
 
 def test_node_rules_are_unchanged(firewalled):

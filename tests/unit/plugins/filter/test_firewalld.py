@@ -68,3 +68,51 @@ def test_unknown_host_and_empty_list():
         f.firewalld_rich_rules(["lb9"], hv(), [6443])
     with pytest.raises(AnsibleFilterError, match=r"the host list is empty"):
         f.firewalld_rich_rules([], hv(), [6443])
+
+
+def test_further_sources_addresses_and_networks_of_the_wanted_families():
+    rules = f.firewalld_rich_rules(["lb2"], hv(), [6443], sources=["10.244.0.0/16", "FD00:10::/64", "192.0.2.7"], families=[4, 6])
+    assert rules == [
+        'rule family="ipv4" source address="10.0.0.2" port port="6443" protocol="tcp" accept',
+        'rule family="ipv4" source address="10.244.0.0/16" port port="6443" protocol="tcp" accept',
+        'rule family="ipv6" source address="fd00:10::/64" port port="6443" protocol="tcp" accept',
+        'rule family="ipv4" source address="192.0.2.7" port port="6443" protocol="tcp" accept',
+    ]
+    assert f.firewalld_rich_rules(["lb2"], hv(), [6443], families=[4], sources=["fd00::/64"]) == [
+        'rule family="ipv4" source address="10.0.0.2" port port="6443" protocol="tcp" accept']
+
+
+@pytest.mark.parametrize("source, message", [
+    ("10.244.1.0/16", r"source '10\.244\.1\.0/16' has host bits set; write the network, 10\.244\.0\.0/16"),
+    ("pods", r"source 'pods' is not an IPv4 or IPv6 address or network"),
+    ("10.0.0.300", r"source '10\.0\.0\.300' is not an IPv4 or IPv6 address"),
+])
+def test_bad_sources_are_named(source, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        f.firewalld_rich_rules(["lb2"], hv(), [6443], sources=[source])
+
+
+def test_vrrp_rules_from_unicast_peers_and_to_the_multicast_group():
+    instances = [
+        {"family": 4, "unicast": True, "peers": ["10.0.0.2", "10.0.0.3"]},
+        {"family": 6, "unicast": True, "peers": ["fd00::2"]},
+        {"family": 4, "unicast": False, "peers": []},
+        {"family": 6, "unicast": False, "peers": []},
+        {"family": 4, "unicast": True, "peers": ["10.0.0.2"]},
+    ]
+    assert f.vrrp_rich_rules(instances) == [
+        'rule family="ipv4" source address="10.0.0.2" protocol value="vrrp" accept',
+        'rule family="ipv4" source address="10.0.0.3" protocol value="vrrp" accept',
+        'rule family="ipv6" source address="fd00::2" protocol value="vrrp" accept',
+        'rule family="ipv4" destination address="224.0.0.18" protocol value="vrrp" accept',
+        'rule family="ipv6" destination address="ff02::12" protocol value="vrrp" accept',
+    ]
+    # A lone load balancer (unicast, no peers) hears nobody.
+    assert f.vrrp_rich_rules([{"family": 4, "unicast": True, "peers": []}]) == []
+
+
+def test_vrrp_rules_refuse_what_is_not_an_instance_list():
+    with pytest.raises(AnsibleFilterError, match=r"must be the list vrrp_instances returns"):
+        f.vrrp_rich_rules("10.0.0.1")
+    with pytest.raises(AnsibleFilterError, match=r"is not a VRRP instance"):
+        f.vrrp_rich_rules([{"address": "10.0.0.1"}])

@@ -67,7 +67,7 @@ def test_vrrp_peers_excludes_self():
 
 def test_filter_module_exports_its_filters():
     assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses",
-                                               "lb_vips", "vip_url", "firewalld_rich_rules"}
+                                               "lb_vips", "vip_url", "firewalld_rich_rules", "vrrp_rich_rules"}
 
 
 @pytest.mark.parametrize(
