@@ -41,6 +41,7 @@ SUBNET = ipaddress.ip_network(LAB_VARS["kubeha_lab_subnet"])
 SPARE1, SPARE2 = str(SUBNET[199]), str(SUBNET[99])
 V6 = VIPS[1]
 E = re.escape
+COLLIDING_IDS = json.dumps({"keepalived_vips": [{"address": VIP, "virtual_router_id": 9}, {"address": SPARE1, "virtual_router_id": 9}]})
 # Cases that need the real hosts (their facts, or several hosts at once). The
 # inputs that a controller alone can judge are in tests/functional/test_preflight_inputs.py.
 CASES = [
@@ -53,8 +54,7 @@ CASES = [
      r"VIP %s is the address of a load balancer" % E(LB1_ADDR)),
     ("interface-missing", '{"keepalived_interface": "eth9"}', None,
      r"interface \"eth9\" for VIP %s \(keepalived_interface\) does not exist" % E(VIP)),
-    ("router-ids-collide", json.dumps({"keepalived_vips": [{"address": VIP, "virtual_router_id": 9},
-                                                        {"address": SPARE1, "virtual_router_id": 9}]}), None,
+    ("router-ids-collide", COLLIDING_IDS, None,
      r"VIPs %s \(set in keepalived_vips\) and %s \(set in keepalived_vips\) both use virtual_router_id 9" % (E(VIP), E(SPARE1))),
     ("router-id-differs", None, "all:\n  hosts:\n    %s:\n      keepalived_virtual_router_id: 77\n" % LB2,
      r"must share the same VIPs, virtual_router_id and VRRP version"),
