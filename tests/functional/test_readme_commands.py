@@ -161,3 +161,22 @@ def test_installed_command_lists_the_same_tasks_as_the_checkout(user_install, cl
     rc, checkout_out = playbook(["-i", inventory, "playbooks/site.yml", "--list-tasks"], env, str(clone))
     assert rc == 0, checkout_out[-5000:]
     assert task_lines(out) == task_lines(checkout_out)
+
+
+def test_lab_command_runs_on_a_machine_without_podman(tmp_path):
+    """README command 1 starts on a fresh machine: scripts/lab must get as far as its
+    bootstrap (which installs podman) when podman is not installed yet. Here: a PATH with
+    the shell tools the script needs and no podman; `down` has nothing to remove, no
+    argument prints the usage."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("bash", "env", "dirname", "sha256sum", "cut", "sed", "head", "cat"):
+        found = subprocess.run(["bash", "-c", "command -v " + tool], capture_output=True, text=True, check=True)
+        os.symlink(found.stdout.strip(), str(bindir / tool))
+    env = {"PATH": str(bindir), "HOME": str(tmp_path)}
+    lab = os.path.join(ROOT, "scripts", "lab")
+    down = subprocess.run([lab, "down"], env=env, capture_output=True, text=True, check=False)
+    assert down.returncode == 0, down.stdout + down.stderr
+    usage = subprocess.run([lab], env=env, capture_output=True, text=True, check=False)
+    assert usage.returncode == 2, usage.stdout + usage.stderr
+    assert "scripts/lab up" in usage.stdout and "podman" not in usage.stderr, usage.stdout + usage.stderr
