@@ -1018,6 +1018,17 @@ class PodSupervisor:
             return os.open(os.path.join(self.state_dir, ctr.pod, ctr.name + ".log"),
                            os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
+    @staticmethod
+    def _scoped(ctr):
+        """Under systemd, each container runs in a scope of its own (systemd-run execs the
+        command: the pid stays), as containerd's are: the kubelet unit keeps KillMode=process
+        (containers outlive a kubelet restart), and a shutdown of the host stops the
+        containers with SIGTERM like any unit instead of leaving them to the last stage."""
+        if not (os.path.isdir("/run/systemd/system") and shutil.which("systemd-run")):
+            return []
+        return ["systemd-run", "--scope", "--quiet", "--collect",
+                "--description=static pod %s container %s (kubeha lab stand-in)" % (ctr.pod, ctr.name)]
+
     def _start(self, ctr, pod):
         os.makedirs(os.path.join(self.state_dir, ctr.pod), exist_ok=True)
         env = dict(os.environ, **ctr.env)
@@ -1026,8 +1037,8 @@ class PodSupervisor:
         ctr.starts += 1
         ctr.started = time.monotonic()
         try:
-            ctr.proc = subprocess.Popen(ctr.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                                        cwd="/", start_new_session=True, close_fds=True)
+            ctr.proc = subprocess.Popen(self._scoped(ctr) + ctr.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=out, env=env, cwd="/", start_new_session=True, close_fds=True)
         except OSError as err:
             log("kubelet: pod %s: container %s failed to start: %s" % (ctr.pod, ctr.name, err))
             self._exited(ctr, 128, "StartError")
