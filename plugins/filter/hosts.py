@@ -198,7 +198,6 @@ def vrrp_address(filter_name, host, hvars, family, resolver=None):
     or a DNS name that resolves to exactly one address of that family on the
     controller. keepalived takes only IP addresses, so a name is never passed on.
     """
-    resolver = resolver or _resolve
     var = VRRP_SRC_VARS[family]
     explicit = hvars.get(var)
     if explicit not in (None, ""):
@@ -208,6 +207,15 @@ def vrrp_address(filter_name, host, hvars, family, resolver=None):
         raise AnsibleFilterError(
             "%s: host '%s' has %s=%r, which is not an IPv%d address" % (filter_name, host, var, to_text(explicit), family)
         )
+    return inventory_address(filter_name, host, hvars, family, resolver)
+
+
+def inventory_address(filter_name, host, hvars, family, resolver=None):
+    """Return ``(address, source)``: the host's inventory address (``kubeha_address``,
+    ``ansible_host``, inventory hostname) when it is an IPv4/IPv6 (``family``) address, or a
+    DNS name that resolves to exactly one address of that family on the controller; else
+    ``(None, reason)``."""
+    resolver = resolver or _resolve
     src_var, value = "inventory_hostname", host
     for candidate in ADDRESS_VARS:
         if hvars.get(candidate) not in (None, ""):
@@ -475,10 +483,12 @@ def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(
     """firewalld rich rules that accept ``ports``/``protocol`` from every host of ``hosts``.
 
     One rule per source address and port, in the form ``firewall-cmd --list-rich-rules``
-    prints, so a rule read back from firewalld compares equal. A host's addresses are
-    those VRRP would use (vrrp_address): IPv4 and IPv6 where it has one; a host with
-    none of ``families`` is an error naming it. ``protocol`` other than tcp/udp with no
-    ports gives protocol rules (``protocol value="vrrp"``).
+    prints, so a rule read back from firewalld compares equal. A host's address is its
+    inventory address, the one the cluster's own connections use (``kubeha_address``,
+    else ``ansible_host``, else the name, resolved on the controller), in each of
+    ``families`` it is of; a host with none of ``families`` is an error naming it.
+    Further addresses and networks go in ``sources``. ``protocol`` other than tcp/udp
+    with no ports gives protocol rules (``protocol value="vrrp"``).
     """
     filter_name = "firewalld_rich_rules"
     _require_netaddr(filter_name)
@@ -515,16 +525,15 @@ def firewalld_rich_rules(hosts, hostvars, ports=None, protocol="tcp", families=(
         hvars = _host_vars(filter_name, hostvars, host)
         found, reasons = [], []
         for family in families:
-            address, source = vrrp_address(filter_name, host, hvars, family)
+            address, source = inventory_address(filter_name, host, hvars, family)
             if address is None:
                 reasons.append(source)
             else:
                 found.append((family, address))
         if not found:
             raise AnsibleFilterError(
-                "%s: host '%s' has no IPv%s address to allow through firewalld: %s; set kubeha_address (or %s)"
-                % (filter_name, host, "/IPv".join(str(f) for f in families), "; ".join(reasons),
-                   " / ".join(VRRP_SRC_VARS[f] for f in families))
+                "%s: host '%s' has no IPv%s address to allow through firewalld: %s; set kubeha_address"
+                % (filter_name, host, "/IPv".join(str(f) for f in families), "; ".join(reasons))
             )
         for family, address in found:
             add(family, address)

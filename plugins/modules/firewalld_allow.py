@@ -15,8 +15,9 @@ description:
   - Makes the rich rules of the set O(name) in a firewalld zone exactly O(rules). It adds the missing ones, and removes
     the rules this set added earlier that are no longer wanted (for example the rule of a node that left the
     inventory, or of a port that changed).
-  - The rules of a set are recorded on the host (O(state_dir)/O(name).json). Only recorded rules are ever removed;
-    rules made by hand, or by other tools, are never touched, even when they open the same port.
+  - The rules a set adds are recorded on the host (O(state_dir)/O(name).json). Only recorded rules are ever removed;
+    rules made by hand, or by other tools, are never touched, even when they open the same port, and even when the
+    set wants the very same rule (it is then present already, so the set does not add it and does not own it).
   - Every change is made twice with C(firewall-cmd), to the permanent configuration and to the running firewall
     (C(--add-rich-rule) / C(--remove-rich-rule) without C(--reload)), so it survives a reboot and takes effect at
     once without dropping established connections. All additions (and all removals) go into one call.
@@ -71,8 +72,11 @@ seealso:
 notes:
   - A rule that is in the permanent configuration but not in the running firewall (or the other way round, after
     C(firewall-cmd --reload) or a runtime-only change) is added where it is missing.
-  - A rule that was already present (made by hand) when the set first wanted it is recorded as the set's, and is
-    removed with the set's rules when no longer wanted.
+  - A rule that was already present (made by hand) when the set first wanted it is not recorded as the set's, and
+    stays when the set no longer wants it. Without its record (O(state_dir) removed) a set owns nothing, and its old
+    rules stay until removed by hand.
+  - The diff shows the set's rules in the permanent configuration. A rule added to the running firewall only (it
+    was missing there, e.g. after a runtime change) makes the task changed with an unchanged diff.
 """
 
 EXAMPLES = r"""
@@ -196,7 +200,8 @@ def main():
     if record["zone"] and record["zone"] != zone and record["rules"]:
         old = FirewallCmd(module, binary, record["zone"], fail)
         for permanent in (True, False):
-            gone = [r for r in record["rules"] if r in old.listed(permanent)]
+            present = old.listed(permanent)
+            gone = [r for r in record["rules"] if r in present]
             if gone and not module.check_mode:
                 old.run(["--remove-rich-rule=%s" % r for r in gone], permanent)
                 done.append("removed %d rule(s) from zone %s (%s)" % (len(gone), record["zone"], "permanent" if permanent else "running"))
@@ -219,8 +224,12 @@ def main():
         removed += [r for r in stale if r not in removed]
         added += [r for r in missing if r not in added]
 
-    new_record = {"zone": zone, "rules": rules}
-    record_changed = read_record(module, record_path) != new_record
+    # The set owns what it recorded before and still wants, and what it added to the permanent
+    # configuration now; a wanted rule that was there already (made by hand) stays unowned.
+    owned = [r for r in rules if r in record["rules"] or (r in added and r not in before)]
+    new_record = {"zone": zone, "rules": owned}
+    on_disk = read_record(module, record_path)
+    record_changed = (on_disk["zone"], sorted(on_disk["rules"])) != (zone, sorted(owned))
     if record_changed and not module.check_mode:
         try:
             os.makedirs(module.params["state_dir"], mode=0o755, exist_ok=True)

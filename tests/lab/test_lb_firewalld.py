@@ -33,12 +33,10 @@ def v6(name):
 
 
 def port_rules(sources, port):
-    rules = set()
-    for name in sources:
-        rules.add('rule family="ipv4" source address="%s" port port="%d" protocol="tcp" accept' % (v4(name), port))
-        if v6(name):
-            rules.add('rule family="ipv6" source address="%s" port port="%d" protocol="tcp" accept' % (v6(name), port))
-    return rules
+    """From each host's inventory address (IPv4 in the lab; the masters' IPv6 addresses are
+    their VRRP sources only, which the apiserver and etcd rules do not use)."""
+    return {'rule family="ipv4" source address="%s" port port="%d" protocol="tcp" accept' % (v4(name), port)
+            for name in sources}
 
 
 def rich_rules(name, permanent=True):

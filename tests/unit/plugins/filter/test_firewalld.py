@@ -23,7 +23,6 @@ def test_port_rules_per_address_and_family_in_firewalld_form():
     rules = f.firewalld_rich_rules(HOSTS, hv(), [6443])
     assert rules == [
         'rule family="ipv4" source address="10.0.0.1" port port="6443" protocol="tcp" accept',
-        'rule family="ipv6" source address="fd00::1" port port="6443" protocol="tcp" accept',
         'rule family="ipv4" source address="10.0.0.2" port port="6443" protocol="tcp" accept',
         'rule family="ipv6" source address="fd00::21" port port="6443" protocol="tcp" accept',
     ]
@@ -39,10 +38,17 @@ def test_several_ports_and_no_duplicates():
     ]
 
 
-def test_vrrp_protocol_rules_from_the_peers_only():
+def test_protocol_rules_from_the_inventory_address_not_the_vrrp_source():
+    # lb2 sends VRRP from a second interface: its etcd and HAProxy traffic still comes from
+    # kubeha_address, so that is the address to allow.
     rules = f.firewalld_rich_rules(["lb1", "lb2"], hv(lb2={"keepalived_unicast_src_ip": "192.168.9.2"}), [], "vrrp", [4], "lb1")
-    # The VRRP source address of a load balancer behind NAT, not its inventory address.
-    assert rules == ['rule family="ipv4" source address="192.168.9.2" protocol value="vrrp" accept']
+    assert rules == ['rule family="ipv4" source address="10.0.0.2" protocol value="vrrp" accept']
+
+
+def test_a_dns_name_resolved_on_the_controller(monkeypatch):
+    monkeypatch.setattr(f, "_resolve", lambda name, family: {("m1.example.com", 4): ["10.0.0.9"]}.get((name, family), []))
+    rules = f.firewalld_rich_rules(["m1"], {"m1": {"ansible_host": "m1.example.com"}}, [2379])
+    assert rules == ['rule family="ipv4" source address="10.0.0.9" port port="2379" protocol="tcp" accept']
 
 
 def test_a_host_without_an_address_of_the_families_is_named():

@@ -89,6 +89,24 @@ def test_removes_only_rules_it_added_and_no_longer_wants(fw):
     assert fw.read()["public"]["permanent"] == [HAND] and fw.record() == {"zone": "public", "rules": []}
 
 
+def test_a_wanted_rule_that_was_made_by_hand_is_not_taken_over(fw):
+    """The set wants a rule an operator made earlier: it is left as it is, not recorded as the
+    set's, and stays when the set no longer wants it."""
+    fw.write(permanent=[HAND])
+    res = fw.run(rules=[HAND, R % "10.0.0.1"])
+    assert res["added"] == [R % "10.0.0.1"] and res["rules"] == [HAND, R % "10.0.0.1"], res
+    assert fw.record() == {"zone": "public", "rules": [R % "10.0.0.1"]}
+    assert not fw.run(rules=[HAND, R % "10.0.0.1"])["changed"]
+    res = fw.run(rules=[])
+    assert res["removed"] == [R % "10.0.0.1"] and fw.read()["public"]["permanent"] == [HAND], res
+
+
+def test_the_order_of_the_rules_alone_changes_nothing(fw):
+    fw.run(rules=[R % "10.0.0.1", R % "10.0.0.2"])
+    res = fw.run(rules=[R % "10.0.0.2", R % "10.0.0.1"])
+    assert not res["changed"], res
+
+
 def test_a_rule_missing_from_the_running_firewall_only_is_added_there(fw):
     fw.run(rules=[R % "10.0.0.1"])
     fw.write(permanent=[R % "10.0.0.1"], runtime=[])
