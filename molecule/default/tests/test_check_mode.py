@@ -1,7 +1,8 @@
-"""--check --diff on the converged recipe layout reports no change (the first verify
-test: later ones change and restore the hosts). The real second run that changes
-nothing is the lab's (tests/lab/test_lab_command.py, the README's command from a fresh
-clone); this scenario's check step runs site.yml --check on bare hosts."""
+"""On the converged recipe layout (the first verify tests: later ones change and restore
+the hosts): --check --diff reports no change, and a real second run of site.yml changes
+nothing (idempotence of the sysconfig layout; the static_pod layout's is the lab's,
+tests/lab/test_lab_command.py). This scenario's check step runs site.yml --check on bare
+hosts."""
 
 from __future__ import annotations
 
@@ -17,11 +18,19 @@ INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "playbooks", "site.yml")
 
 
-def test_check_diff_reports_no_change_on_the_converged_hosts():
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--check", "--diff"],
+def assert_no_change(*args):
+    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, *args],
                           capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M))
     assert sorted(recap) == sorted(RUNNER.get_hosts("all")), out[-2000:]
     assert set(recap.values()) == {"0"}, ({h: c for h, c in recap.items() if c != "0"}, out[-4000:])
+
+
+def test_check_diff_reports_no_change_on_the_converged_hosts():
+    assert_no_change("--check", "--diff")
+
+
+def test_a_second_run_changes_nothing():
+    assert_no_change()
