@@ -207,6 +207,8 @@ CONTROL_PLANE_CASES = [
      r"in the sysconfig layout \(whose unit splits values on spaces\), without spaces"),
     ("reconciler-unknown", {"apiserver_endpoint_reconciler": "masters"}, None, None,
      r"value of apiserver_endpoint_reconciler must be one of: auto, master-count, lease, none, got: masters"),
+    ("etcd-tls-file-missing", {"apiserver_etcd_scheme": "https", "apiserver_etcd_cafile": "/nonexistent/etcd/ca.crt"}, None, None,
+     r"apiserver on lb1: apiserver_etcd_cafile=/nonexistent/etcd/ca\.crt does not exist on this host"),
     ("lease-timing", {"leader_election_renew_deadline": "20s"}, None, None,
      r"leader_election on lb1: .*lease duration > renew deadline > retry period"),
     ("scheduler-extra-arg", {"leader_election_scheduler_extra_args": {"-v": 2}}, None, None,
