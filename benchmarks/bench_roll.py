@@ -27,7 +27,7 @@ import bench_failover as bf  # noqa: E402  (the request timing, traffic and lab 
 
 RATE = 50  # requests per second
 DEADLINE_S = 5.0  # a request that has no complete HTTP 200 within this is failed
-RESULTS = os.path.join(bf.ROOT, "benchmarks", "results", "roll.json")
+RESULTS = os.path.join(bf.ROOT, "benchmarks", "results", "roll-%s.json")  # per layout
 
 
 def layout_vars(layout):
@@ -113,7 +113,7 @@ def main(argv=None):
         os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         for i in range(args.repeat):
             run = one_roll(args.layout, "false" if i % 2 == 0 else "true",
-                           log_path=os.path.join(os.path.dirname(RESULTS), "roll-run-%d.log" % (i + 1)))
+                           log_path=os.path.join(os.path.dirname(RESULTS), "roll-%s-run-%d.log" % (args.layout, i + 1)))
             runs.append(run)
             print("  run %d: --profiling=%s rolled %s in a %.1f s site.yml run; %d of %d requests failed %s"
                   % (i + 1, run["value"], ", ".join(run["rolled"]) or "nothing", run["playbook_s"],
@@ -129,7 +129,7 @@ def main(argv=None):
                    "failed": bf.summarize([r["failed"] for r in runs]),
                    "playbook_s": bf.summarize([r["playbook_s"] for r in runs])}
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-        with open(RESULTS, "w") as fh:
+        with open(RESULTS % args.layout, "w") as fh:
             json.dump(summary, fh, indent=1)
         print("\n| layout | requests/s | failed requests (median, min-max) | site.yml run with the roll, s (median, min-max) |")
         print("| --- | --- | --- | --- |")

@@ -210,8 +210,9 @@ def main():
 
     fw = FirewallCmd(module, binary, zone, fail)
     before = [r for r in fw.listed(True) if r in record["rules"] or r in rules]
+    running_before = fw.listed(False)
     for permanent in (True, False):
-        listed = before if permanent else fw.listed(False)
+        listed = before if permanent else running_before
         stale = [r for r in record["rules"] if r not in rules and r in listed]
         missing = [r for r in rules if r not in listed]
         where = "permanent" if permanent else "running"
@@ -225,8 +226,9 @@ def main():
         added += [r for r in missing if r not in added]
 
     # The set owns what it recorded before and still wants, and what it added to the permanent
-    # configuration now; a wanted rule that was there already (made by hand) stays unowned.
-    owned = [r for r in rules if r in record["rules"] or (r in added and r not in before)]
+    # configuration and the running firewall now; a wanted rule that was in either already (made
+    # by hand) stays unowned.
+    owned = [r for r in rules if r in record["rules"] or (r not in before and r not in running_before)]
     new_record = {"zone": zone, "rules": owned}
     on_disk = read_record(module, record_path)
     record_changed = (on_disk["zone"], sorted(on_disk["rules"])) != (zone, sorted(owned))

@@ -222,6 +222,17 @@ def test_the_base_inventory_passes_control_plane_preflight(tmp_path):
     assert "Preflight | every extra flag has a valid name and value" in out and "failed=0" in out
 
 
+def test_etcd_tls_files_that_exist_pass_preflight(tmp_path):
+    """The kubeadm case: the etcd client files are on the master (here: files of this machine)."""
+    for name in ("ca.crt", "client.crt", "client.key"):
+        (tmp_path / name).write_text("x\n")
+    files = {"apiserver_etcd_scheme": "https", "apiserver_etcd_cafile": str(tmp_path / "ca.crt"),
+             "apiserver_etcd_certfile": str(tmp_path / "client.crt"), "apiserver_etcd_keyfile": str(tmp_path / "client.key")}
+    rc, out = site(tmp_path, dict(CONTROL_PLANE, **files), tags=CONTROL_PLANE_TAGS)
+    assert rc == 0, out[-4000:]
+    assert "Preflight | the etcd client TLS files exist on the master" in out and "failed=0" in out
+
+
 @pytest.fixture(scope="module")
 def control_plane_results(tmp_path_factory):
     return _run_all(tmp_path_factory, [

@@ -101,6 +101,15 @@ def test_a_wanted_rule_that_was_made_by_hand_is_not_taken_over(fw):
     assert res["removed"] == [R % "10.0.0.1"] and fw.read()["public"]["permanent"] == [HAND], res
 
 
+def test_a_wanted_rule_made_by_hand_in_the_running_firewall_only_is_not_taken_over(fw):
+    fw.write(permanent=[], runtime=[HAND])
+    res = fw.run(rules=[HAND])
+    assert res["changed"] and fw.read()["public"]["permanent"] == [HAND], res
+    assert fw.record() == {"zone": "public", "rules": []}
+    fw.run(rules=[])
+    assert fw.read()["public"]["runtime"] == [HAND]
+
+
 def test_the_order_of_the_rules_alone_changes_nothing(fw):
     fw.run(rules=[R % "10.0.0.1", R % "10.0.0.2"])
     res = fw.run(rules=[R % "10.0.0.2", R % "10.0.0.1"])
