@@ -1,4 +1,4 @@
-"""Unit tests of the lab's Kubernetes stand-in (lab/standins/kube_standin.py).
+"""Unit tests of the lab's Kubernetes stand-in (lab/standins/kubeha_standin/).
 
 No containers, no etcd: the version and flag handling, the kubeadm-shaped
 manifests and kubeconfigs the lab writes, the endpoint reconcilers (as pure
@@ -10,7 +10,6 @@ containers (every process started here is stopped again).
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import signal
@@ -26,14 +25,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 STANDINS = os.path.join(ROOT, "lab", "standins")
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("kube_standin_under_test", os.path.join(STANDINS, "kube_standin.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, STANDINS)
+sys.dont_write_bytecode = True  # lab/prepare.yml copies the package directory to the hosts
+import kubeha_standin  # noqa: E402
+from kubeha_standin import apiserver, core, election, endpoints, etcd, flags, kubeconfig  # noqa: E402
+from kubeha_standin import kubelet as kubelet_mod  # noqa: E402
 
 
-ks = _load()
+class _AllModules:
+    """Every name of the stand-in package, whichever module defines it."""
+
+    def __getattr__(self, name):
+        for module in (core, flags, kubeconfig, etcd, endpoints, apiserver, election, kubelet_mod, kubeha_standin):
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(name)
+
+
+ks = _AllModules()
 V130, V152 = (1, 30, 0), (1, 5, 2)
 
 
@@ -92,7 +101,7 @@ def test_endpoint_reconciler_flag_is_unknown_before_1_9():
 def test_parse_flags_reads_the_configured_version(tmp_path, monkeypatch):
     path = tmp_path / "version"
     path.write_text("v1.5.2\n")
-    monkeypatch.setattr(ks, "VERSION_FILE", str(path))
+    monkeypatch.setattr(core, "VERSION_FILE", str(path))
     assert ks.parse_flags("apiserver", [])["insecure-port"] == 8080
 
 
@@ -100,7 +109,7 @@ def test_parse_flags_reads_the_configured_version(tmp_path, monkeypatch):
 def test_every_component_prints_its_version(component, tmp_path, monkeypatch, capsys):
     path = tmp_path / "version"
     path.write_text("v1.5.2\n")
-    monkeypatch.setattr(ks, "VERSION_FILE", str(path))
+    monkeypatch.setattr(core, "VERSION_FILE", str(path))
     assert ks.main(["/usr/bin/kube-" + component, component, "--version"]) == 0
     assert capsys.readouterr().out == "Kubernetes v1.5.2-kubeha-standin\n"
 

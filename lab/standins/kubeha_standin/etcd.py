@@ -1,0 +1,118 @@
+# KUBEHA LAB STAND-IN -- NOT KUBERNETES. See lab/standins/kubeha_standin/__init__.py.
+"""A minimal etcd v3 client over the JSON gateway."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+
+from .core import ETCD_PARTITION_FILE, http_get
+
+
+def _b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+class Etcd:
+    """Minimal etcd v3 client over the JSON gateway, trying each server in turn.
+
+    With ``cafile``/``certfile``/``keyfile`` (--etcd-cafile etc.) https servers
+    are verified against the CA and given the client certificate."""
+
+    def __init__(self, servers, cafile="", certfile="", keyfile="", partition_file=ETCD_PARTITION_FILE):
+        self.servers = [s.rstrip("/") for s in servers.split(",") if s]
+        self.partition_file = partition_file
+        self.context = None
+        if cafile or certfile:
+            self.context = ssl.create_default_context(cafile=cafile or None)
+            if certfile:
+                self.context.load_cert_chain(certfile, keyfile or None)
+
+    def _get(self, url, **kwargs):
+        if self.partition_file and os.path.exists(self.partition_file):
+            raise OSError("%s unreachable (lab fault injection: %s exists)" % (url, self.partition_file))
+        return http_get(url, context=self.context if url.startswith("https:") else None, **kwargs)
+
+    def call(self, path, payload, timeout=1.0):
+        last = None
+        for server in self.servers:
+            try:
+                status, body = self._get(server + path, timeout=timeout, data=payload, method="POST")
+                if status == 200:
+                    return json.loads(body or "{}")
+                last = "%s%s: HTTP %d %s" % (server, path, status, body[:200])
+            except (OSError, ValueError) as err:
+                last = "%s%s: %s" % (server, path, err)
+        raise OSError(last or "no etcd servers")
+
+    def healthy(self):
+        """True when the etcd cluster answers through any of the servers (what the
+        real apiserver's etcd check sees through its client, which fails over
+        between endpoints): one dead member of three keeps the apiserver ready.
+        A server that answers is tried first next time."""
+        for server in list(self.servers):
+            try:
+                status, _body = self._get(server + "/version", timeout=1.0)
+            except OSError:
+                continue
+            if status == 200:
+                # A new list (other threads iterate the old one).
+                self.servers = [server] + [s for s in self.servers if s != server]
+                return True
+        return False
+
+    def grant(self, ttl):
+        return self.call("/v3/lease/grant", {"TTL": ttl})["ID"]
+
+    def keepalive(self, lease):
+        return self.call("/v3/lease/keepalive", {"ID": lease})
+
+    def revoke(self, lease):
+        return self.call("/v3/lease/revoke", {"ID": lease})
+
+    def put(self, key, value, lease=None):
+        payload = {"key": _b64(key), "value": _b64(value)}
+        if lease:
+            payload["lease"] = lease
+        return self.call("/v3/kv/put", payload)
+
+    def get(self, key):
+        """Value of ``key``, or None."""
+        return self.get_revision(key)[0]
+
+    def get_revision(self, key):
+        """(value or None, mod_revision; 0 when absent)."""
+        kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs", [])
+        if not kvs:
+            return None, 0
+        return base64.b64decode(kvs[0].get("value", "")).decode(), int(kvs[0].get("mod_revision", 0))
+
+    def compare_and_swap(self, key, value, mod_revision):
+        """Put ``key`` only if it was not modified since ``mod_revision`` (0: absent)."""
+        txn = {
+            "compare": [{"key": _b64(key), "target": "MOD", "result": "EQUAL", "mod_revision": str(mod_revision)}],
+            "success": [{"requestPut": {"key": _b64(key), "value": _b64(value)}}],
+        }
+        return bool(self.call("/v3/kv/txn", txn).get("succeeded"))
+
+    def get_prefix(self, prefix):
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        kvs = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(end)}).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode() for kv in kvs}
+
+    def acquire(self, key, holder, lease):
+        """Create ``key`` for ``holder`` unless someone else holds it. Returns the holder."""
+        txn = {
+            "compare": [{"key": _b64(key), "target": "CREATE", "create_revision": "0"}],
+            "success": [{"requestPut": {"key": _b64(key), "value": _b64(holder), "lease": lease}}],
+            "failure": [{"requestRange": {"key": _b64(key)}}],
+        }
+        result = self.call("/v3/kv/txn", txn)
+        if result.get("succeeded"):
+            return holder
+        kvs = result["responses"][0]["response_range"].get("kvs", [])
+        return base64.b64decode(kvs[0]["value"]).decode() if kvs else ""
+
+
