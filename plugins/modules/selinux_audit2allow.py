@@ -9,20 +9,86 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: selinux_audit2allow
-short_description: Turn SELinux denials into a reviewed, merged, idempotent local policy module
+short_description: Turn SELinux denials into a reviewed, allow-listed, merged, idempotent local policy module
 version_added: 0.4.0
 description:
   - The safe form of C(ausearch -c pidof --raw | audit2allow -M name && semodule -i name.pp).
-  - Reads SELinux denials (C(AVC) and C(USER_AVC) records) with C(ausearch) from the system's audit logs, an O(audit_log)
-    file or O(avc) text, narrowed by O(comm), O(source_types) and O(start); asks C(audit2allow) for the allow rules they need;
-    refuses every rule whose source type is not in O(allowed_source_types), and every rule that would weaken SELinux itself
-    (class C(security), loading kernel modules or policy, a transition to an unconfined domain, writing the policy's
-    files); merges the rules with those of the
-    installed module O(name) (new denials add rules, they never drop one); builds the module with C(checkmodule) and
-    C(semodule_package) in a private temporary directory and installs it with C(semodule -i).
+  - Reads SELinux denials (C(AVC) and C(USER_AVC) records) from the system's audit logs (rotated ones included), an
+    O(audit_log) file or directory, or O(avc) text; narrows them with C(ausearch) to the time window O(start) - O(end),
+    to O(comm) and to O(source_types); asks C(audit2allow) for the allow rules they need; judges every rule (below);
+    merges the rules with those of the installed module O(name) (new denials add rules, they never drop one); builds
+    the module with C(checkmodule) and C(semodule_package) in a private temporary directory and installs it with
+    C(semodule -i). When any rule is refused the module fails, lists each refused rule with why, and installs nothing.
+  - Audit logs as found on hosts are read - the live file and its rotated copies (C(audit.log.N) ... C(audit.log.1),
+    C(audit.log), oldest first), records of several events interleaved, records torn by a crash or a full disk. A line
+    that is not a complete record (a truncated denial, NUL bytes or other binary data, text that does not start
+    with C(type=TYPE msg=audit), the time and the serial) is left aside, counted and named in RV(unparsed) and in a
+    warning; it never fails the module. A file that cannot be read does.
+  - B(Allow-list.) A rule is installed only when its source type is one of O(allowed_source_types) and its class,
+    permission and target are on this list, or in O(extra_permissions). Target groups - C(self) is the rule's own
+    domain; C(domains) is self or another of O(allowed_source_types); C(own) is domains and the types named after
+    one of them (C(haproxy_*), C(keepalived_*)); C(own_state) is the types named after one of them that end in
+    C(_var_run_t), C(_var_lib_t), C(_tmp_t), C(_tmpfs_t), C(_log_t) or C(_cache_t); C(config) is own and C(etc_t),
+    C(cert_t), C(var_run_t); C(system_state) is C(proc_t), C(proc_net_t), C(sysctl_t), C(sysctl_net_t), C(sysfs_t);
+    C(logging) is C(devlog_t), C(syslogd_t), C(syslogd_var_run_t); C(ports) is port types (C(port_t), C(*_port_t));
+    C(nodes) is node types (C(node_t), C(*_node_t)).
+  - "Allow-list 1: C(tcp_socket) C(name_bind name_connect) on ports - listen on and connect to ports (a port label,
+    M(community.general.seport), is narrower)."
+  - "Allow-list 2: C(tcp_socket udp_socket rawip_socket) C(node_bind) on nodes - bind to an address, a VIP."
+  - "Allow-list 3: C(tcp_socket udp_socket rawip_socket packet_socket icmp_socket unix_stream_socket
+    unix_dgram_socket netlink_route_socket netlink_generic_socket) C(create bind connect listen accept getattr
+    getopt setopt read write append ioctl lock shutdown) on self - their own sockets, VRRP's raw and packet
+    sockets, netlink."
+  - "Allow-list 4: C(netlink_route_socket) C(nlmsg_read nlmsg_write) on self - read and set addresses and routes
+    (keepalived's VIPs)."
+  - "Allow-list 5: C(unix_stream_socket) C(connectto) and C(unix_dgram_socket) C(sendto) on domains and logging -
+    HAProxy's admin socket, syslog, journald."
+  - "Allow-list 6: C(sock_file) C(write getattr) on config and logging; C(sock_file) C(create unlink setattr rename)
+    on own_state - reach HAProxy's socket and C(/dev/log); make their own sockets."
+  - "Allow-list 7: C(fifo_file) C(read write append getattr open ioctl) on own - pipes between their own processes."
+  - "Allow-list 8: C(file) C(read open getattr lock ioctl map watch), C(lnk_file) C(read getattr) and C(dir)
+    C(search getattr read open lock ioctl watch) on config and system_state - their configuration and state files
+    (HAProxy's state file under C(/run) that keepalived tracks), certificates, the C(/proc) files of their own
+    processes (the recipe's C(pidof)), kernel state."
+  - "Allow-list 9: C(file) C(write append create unlink rename setattr link) and C(dir) C(write add_name remove_name
+    create rmdir setattr rename reparent) on own_state - their own pid and state files and directories."
+  - "Allow-list 10: C(process) C(signal signull sigkill sigchld getattr getpgid getsched) on domains - signals and
+    process state between their own domains; C(process) C(fork setrlimit setsched setpgid getcap setcap) on self."
+  - "Allow-list 11: C(capability) C(chown kill setuid setgid net_admin net_raw net_bind_service sys_chroot
+    sys_resource sys_nice ipc_lock) on self - HAProxy's chroot, user switch and limits; keepalived's VIPs, VRRP,
+    realtime priority and locked memory. Not C(dac_override), C(sys_admin), C(sys_ptrace) and the like."
+  - "Allow-list 12: C(service) C(status) on own - C(systemctl is-active) of their own units (a C(USER_AVC))."
+  - B(Never installed), for any domain, even when O(extra_permissions) or O(allowed_source_types) list it
+    (each refused rule is named with its reason).
+  - "Refused 1: class C(security) - it controls SELinux itself (enforcing mode, booleans, policy loads)."
+  - "Refused 2: classes C(capability2) and C(cap2_userns), every permission (C(mac_admin), C(mac_override),
+    C(syslog), C(bpf), C(perfmon)...) - they administer or override MAC and the kernel; what the daemons need of them
+    is in the distribution's policy already."
+  - "Refused 3: loading kernel modules or controlling the system - C(capability) (and C(cap_userns)) C(sys_module),
+    C(system) C(module_load module_request reload disable halt reboot)."
+  - "Refused 4: entering an unconfined or privileged domain - C(process) C(transition dyntransition), C(process2)
+    C(nnp_transition nosuid_transition) whose target is, or C(file) C(entrypoint) whose source is, an unconfined
+    domain (a type with the word C(unconfined) between underscores - C(unconfined_t), C(unconfined_service_t),
+    C(keepalived_unconfined_script_t); a C(_unconfined_t) ending alone would miss the last two - or one of EL's
+    unconfined domains whose name does not say so, such as C(kernel_t), C(init_t), C(initrc_t), C(sysadm_t),
+    C(rpm_t), C(spc_t)), a policy-management domain (C(semanage_t), C(load_policy_t), C(setfiles_t),
+    C(setfiles_mac_t), C(restorecond_t), C(checkpolicy_t), C(setsebool_t), C(newrole_t), C(run_init_t),
+    C(secadm_t)), an audit domain (C(auditd_t), C(auditctl_t), C(auditadm_t)), a password domain (C(passwd_t),
+    C(chkpwd_t), C(updpwd_t), C(useradd_t)...) or C(kmod_t). Names are all a module can go by: the allow-list, which
+    has no transition at all, is what keeps out an unconfined domain with another name."
+  - "Refused 5: changing contexts - C(process) C(setexec setcurrent), and C(relabelfrom relabelto) of any class."
+  - "Refused 6: writing the policy or the audit trail - write permissions on the policy's files and tools
+    (C(selinux_config_t), C(policy_config_t), C(file_context_t), C(semanage_store_t), C(load_policy_exec_t)...)
+    and on C(auditd_log_t), C(auditd_etc_t); C(capability) C(audit_control); C(netlink_audit_socket)
+    C(nlmsg_write)."
+  - "Refused 7: password hashes and authentication secrets - any permission on C(shadow_t), C(auth_cache_t),
+    C(auth_home_t), C(var_auth_t), C(krb5_keytab_t), C(sshd_key_t); write permissions on C(passwd_file_t),
+    C(faillog_t), C(lastlog_t), C(wtmp_t), C(pam_var_run_t), C(ssh_home_t)."
   - Idempotent by content. The installed module's rules are read back from the policy store (C(semodule --cil --extract));
     when the merged rule set equals them nothing is installed. Rules that the loaded policy already allows are not added.
-  - Every tool runs as an argument list, never through a shell.
+  - Reviewable. The module's C(.te) source and its sha256 (RV(te_checksum)) are returned; O(install=false) writes it to
+    O(te_path) and installs nothing; O(te_checksum) binds a later install to exactly the reviewed source.
+  - Every tool runs as an argument list in the C locale, never through a shell.
   - The last resort for residual denials. Prefer the narrower fixes first - a port label (M(community.general.seport)),
     a boolean (M(ansible.posix.seboolean)), the file context the policy expects. The module never makes a domain
     permissive and never switches SELinux off.
@@ -49,13 +115,18 @@ options:
     default: present
   audit_log:
     description:
-      - An audit log file to read the denials from (raw C(auditd) format). Ignored when O(avc) is set.
-      - Default - the system's audit logs as C(ausearch) reads them, rotated ones included.
+      - Where to read the denials instead of the system's audit logs (raw C(auditd) format). Ignored when O(avc) is set.
+      - A file is read alone. A directory (a copy of C(/var/log/audit)) is read as C(ausearch --input DIR) reads it -
+        its C(audit.log) and the rotated C(audit.log.1), C(audit.log.2)... (consecutive numbers), oldest first.
+      - Default - the system's logs - C(log_file) of C(/etc/audit/auditd.conf) (C(/var/log/audit/audit.log)) and its
+        rotated copies, oldest first. Compressed copies are not read.
+      - A file that does not exist or cannot be read fails the module (become root to read the system's logs).
     type: path
   avc:
     description:
-      - "Audit records (raw lines, for example C(type=AVC msg=audit(1462279311.929:10178): avc: denied { read } ...))
-        to read instead of the logs."
+      - Audit records to read instead of the logs - raw lines as auditd writes them (each starting with
+        C(type=AVC msg=audit), the time and the serial), for example lines copied from another host's log.
+      - Lines that are no complete record are left aside and reported, as in a log file.
     type: str
   comm:
     description:
@@ -74,10 +145,19 @@ options:
     default: []
   start:
     description:
-      - Only denials from this time on, as C(ausearch -ts) takes it - a keyword (C(recent), C(boot), C(today),
-        C(this-week)...) or a date and time; the tools run in the C locale, whose date format is C(MM/DD/YY)
-        (C(11/26/26 10:00:00)). An invalid value fails with C(ausearch)'s message.
+      - Required with O(state=present) (since 0.5.0) - only denials from this time on, so that a run never reads the
+        whole history of the logs by default.
+      - As C(ausearch --start) takes it in the C locale - a keyword (V(recent) (ten minutes ago), V(this-hour),
+        V(boot), V(today), V(yesterday), V(this-week), V(week-ago), V(this-month), V(this-year), V(now)), a date
+        C(MM/DD/YY) (two-digit year, V(11/26/26)), a time C(HH:MM:SS) or C(HH:MM) (today; quote it in YAML, where an
+        unquoted V(10:00:00) is a number), or a keyword or date followed by a time (V(11/26/26 10:00:00),
+        V(today 08:00)). Anything else fails naming the value; C(ausearch) judges the rest (a 13th month).
     type: str
+  end:
+    description:
+      - Only denials up to this time, in the forms of O(start) (C(ausearch --end)). Default - no end.
+    type: str
+    version_added: 0.5.0
   allowed_source_types:
     description:
       - The source types rules may be granted to. A denial of any other domain fails the module and shows the rules
@@ -85,6 +165,32 @@ options:
     type: list
     elements: str
     default: [keepalived_t, keepalived_unconfined_script_t, haproxy_t]
+  extra_permissions:
+    description:
+      - Permissions to allow beyond the allow-list (see the description), each for the target types named, after
+        review. A rule the module never installs (see the description) stays refused.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.5.0
+    suboptions:
+      class:
+        description:
+          - The object class, e.g. C(file).
+        type: str
+        required: true
+      permissions:
+        description:
+          - Permissions of that class, e.g. C(write).
+        type: list
+        elements: str
+        required: true
+      targets:
+        description:
+          - The target types they are allowed on, e.g. C(haproxy_etc_t); V(self) for the rule's own domain.
+        type: list
+        elements: str
+        required: true
   policy:
     description:
       - Binary policy file for C(audit2allow -p), e.g. C(/etc/selinux/targeted/policy/policy.33).
@@ -99,23 +205,41 @@ options:
   install:
     description:
       - V(false) builds the module and writes O(te_path) but installs nothing - the review step before a run with
-        V(true). RV(rules) are then what would be installed.
+        V(true). RV(rules) are then what would be installed, RV(te_checksum) the checksum to pass to O(te_checksum).
     type: bool
     default: true
+  te_checksum:
+    description:
+      - The sha256 of the C(.te) source that was reviewed (RV(te_checksum) of a run with O(install=false), or
+        C(sha256sum) of its O(te_path)); an optional C(sha256:) prefix is accepted.
+      - When set, the module installs only a module whose source has exactly this checksum. When the denials now
+        need other rules, the module fails saying the rules changed since review, shows the new C(.te) and its
+        checksum, and installs nothing (also in check mode, where the real run would fail).
+      - Enforced when the module would install; otherwise (O(install=false), or the installed module already holds
+        every rule) a different checksum is only a warning.
+    type: str
+    version_added: 0.5.0
 notes:
   - C(semodule -i) rebuilds and reloads the policy, which takes seconds.
   - A module of the same name made by hand with more than allow rules is not touched; the module fails and asks for another name.
+  - The allow-list and the refusals judge type names; the policy's own rules are not consulted, except that
+    C(audit2allow) leaves out what the loaded policy (or O(policy)) already allows.
 seealso:
   - module: community.general.seport
   - module: ansible.posix.seboolean
   - name: audit2allow(1)
     description: The tool this module drives.
     link: https://man7.org/linux/man-pages/man1/audit2allow.1.html
+  - name: ausearch(8)
+    description: The time formats of O(start) and O(end).
+    link: https://man7.org/linux/man-pages/man8/ausearch.8.html
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Builds the module in a temporary directory (so an invalid rule fails in check mode too) and installs nothing.
+    details: >-
+      Reads the logs and builds the module in a temporary directory (so an invalid or refused rule, or a checksum
+      that does not match, fails in check mode too); installs nothing and writes no O(te_path).
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -139,14 +263,35 @@ EXAMPLES = r"""
   kubeha.control_plane.selinux_audit2allow:
     name: kubeha_haproxy
     source_types: [haproxy_t]
+    start: boot
     te_path: /root/kubeha_haproxy.te
     install: false
+  register: kubeha_haproxy_review
 
-- name: From denials collected elsewhere, on a host with SELinux disabled
+- name: Install exactly the reviewed source (fails, installing nothing, if the rules changed since)
+  kubeha.control_plane.selinux_audit2allow:
+    name: kubeha_haproxy
+    source_types: [haproxy_t]
+    start: boot
+    te_checksum: "{{ kubeha_haproxy_review.te_checksum }}"
+
+- name: A given window, from denials collected elsewhere (a copy of /var/log/audit), on a host with SELinux disabled
   kubeha.control_plane.selinux_audit2allow:
     name: kubeha_keepalived
-    avc: "{{ lookup('ansible.builtin.file', 'denials/keepalived.log') }}"
+    audit_log: /srv/collected/lb1/audit
+    start: "11/26/26 10:00:00"
+    end: "11/26/26 12:00:00"
     policy: /etc/selinux/targeted/policy/policy.33
+
+- name: One permission beyond the allow-list, for one target type, after review
+  kubeha.control_plane.selinux_audit2allow:
+    name: kubeha_haproxy
+    source_types: [haproxy_t]
+    start: today
+    extra_permissions:
+      - class: file
+        permissions: [write]
+        targets: [haproxy_etc_t]
 
 - name: Remove the module
   kubeha.control_plane.selinux_audit2allow:
@@ -175,9 +320,19 @@ ignored_denials:
   returned: state=present
   type: int
 te:
-  description: The module's C(.te) source after the task (empty when absent).
+  description:
+    - The module's C(.te) source after the task (empty when absent).
+    - When the task fails because the rules changed since review (O(te_checksum)), the source it would have installed.
   returned: always
   type: str
+te_checksum:
+  description:
+    - The sha256 (hexadecimal) of RV(te), which is what C(sha256sum) prints for the O(te_path) file; pass it to
+      O(te_checksum) to install exactly this source.
+    - Also returned when the task fails because the rules changed since review.
+  returned: always
+  type: str
+  sample: 4b55badb7e4a27a644394ab6e83e036d3d254b84db6e82734cd24c41be418f8a
 installed:
   description: Whether the module was installed before the task.
   returned: always
@@ -189,6 +344,52 @@ hints:
   returned: state=present
   type: list
   elements: str
+logs:
+  description: The audit log files read, in the order read (oldest first); empty when O(avc) was given.
+  returned: state=present
+  type: list
+  elements: str
+  sample: [/var/log/audit/audit.log.2, /var/log/audit/audit.log.1, /var/log/audit/audit.log]
+unparsed_count:
+  description: How many lines could not be parsed (torn records, binary data, text that is no audit record) and were left aside.
+  returned: state=present
+  type: int
+unparsed:
+  description: The first 20 lines that could not be parsed and were left aside (RV(unparsed_count) counts them all).
+  returned: state=present
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The file, or C(avc) for O(avc) text.
+      type: str
+    line:
+      description: The line number, from 1.
+      type: int
+    reason:
+      description: Why the line was left aside.
+      type: str
+    text:
+      description: Its first 80 characters, non-printable ones escaped.
+      type: str
+  sample: [{file: /var/log/audit/audit.log.1, line: 4187, reason: "binary data (NUL bytes, as a crash leaves them)",
+            text: "\\x00\\x00\\x00\\x00"}]
+refused:
+  description: When the task fails because rules are refused - each refused rule and why.
+  returned: failure
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description: The rule, as in the C(.te).
+      type: str
+    reasons:
+      description: Why it is not installed (outside O(allowed_source_types), outside the allow-list, never allowed).
+      type: list
+      elements: str
+  sample: [{rule: "allow keepalived_t shadow_t:file read;",
+            reasons: ["file read on shadow_t is outside the allow-list",
+                      "never allowed: shadow_t holds password hashes or authentication secrets"]}]
 """
 
 import os
@@ -197,18 +398,28 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kubeha.control_plane.plugins.module_utils._selinux_audit import (
+    ENRICHED_SEPARATOR,
+    LogScan,
+    PolicyError,
+    TYPE_RE,
+    auditd_log_file,
+    check_extra,
+    judge,
+    normal_checksum,
+    parse_cil,
+    parse_te,
+    render_te,
+    rotated_logs,
+    rule_lines,
+    select_denials,
+    te_checksum,
+    when_args,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
-TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-RECORD_RE = re.compile(r"^(?:node=\S+ )?type=[A-Z0-9_]+ msg=audit\(\d+(?:\.\d+)?:\d+\):")
-DENIAL_RE = re.compile(r"^(?:node=\S+ )?type=(?:USER_)?AVC ")
-SCONTEXT_RE = re.compile(r"\bscontext=([^:\s]+):([^:\s]+):([^:\s]+)")
-TE_ALLOW_RE = re.compile(r"^allow\s+(\S+)\s+(\S+):(\S+)\s+(?:\{([^}]*)\}|(\S+?))\s*;$")
-CIL_ALLOW_RE = re.compile(r"^\(allow\s+(\S+)\s+(\S+)\s+\((\S+)\s+\(([^()]*)\)\)\)$")
-CIL_REQUIRE_RE = re.compile(r"^\((?:typeattributeset|roleattributeset)\s+cil_gen_require\s+\S+\)$")
-ALLOWED_ALREADY = "This avc is allowed in the current policy"
-CONSTRAINT = "constraint violation"
 DEFAULT_ALLOWED = ["keepalived_t", "keepalived_unconfined_script_t", "haproxy_t"]
+AUDITD_CONF = "/etc/audit/auditd.conf"
 # The tools' messages and ausearch's date format do not depend on the caller's locale.
 C_LOCALE = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C", LC_CTYPE="C")
 
@@ -221,175 +432,6 @@ TOOLS = {
     "semodule": ("policycoreutils", "policycoreutils"),
 }
 
-# Rules that would weaken SELinux itself are never installed, whatever the domain.
-_POLICY_FILE_TYPES = {"security_t", "selinux_config_t", "policy_config_t", "policy_src_t", "default_context_t",
-                      "file_context_t", "semanage_store_t", "semanage_read_lock_t", "semanage_trans_lock_t",
-                      "load_policy_exec_t", "setfiles_exec_t", "semanage_exec_t", "auditd_etc_t", "auditd_log_t"}
-_WRITE_PERMS = {"write", "append", "create", "unlink", "rename", "setattr", "add_name", "remove_name", "relabelto",
-                "relabelfrom", "link"}
-
-
-def weakening(rule):
-    """Why a rule would weaken SELinux itself ('' when it does not)."""
-    src, tgt, cls, perm = rule
-    if cls == "security":
-        return "it controls SELinux itself (class security)"
-    if cls in ("capability", "cap_userns") and perm in ("sys_module", "mac_admin", "mac_override"):
-        return "it loads kernel modules or overrides MAC"
-    if cls == "system" and perm in ("module_load", "module_request", "reload", "disable", "halt", "reboot"):
-        return "it loads modules or controls the system"
-    if cls == "process" and perm in ("transition", "dyntransition") and "unconfined" in tgt \
-            and tgt != "keepalived_unconfined_script_t":
-        return "it enters an unconfined domain"
-    if cls == "process" and perm in ("setcurrent", "setexec") and tgt == "self":
-        return "it lets the domain change its own context"
-    if tgt in _POLICY_FILE_TYPES and perm in _WRITE_PERMS:
-        return "it changes the policy, its configuration or the audit trail"
-    return ""
-
-
-class PolicyError(Exception):
-    """A problem with the input, a tool or the installed module; the message says what to do."""
-
-
-def check_audit_text(text, source):
-    """Raise PolicyError unless every complete non-empty line is a raw audit record.
-
-    A last line without a line break (auditd writing it right now) is not judged."""
-    lines = text.split("\n")
-    if lines and not text.endswith("\n"):
-        lines.pop()
-    for number, line in enumerate(lines, 1):
-        if line.strip() and not RECORD_RE.match(line):
-            raise PolicyError(
-                "%s line %d is not a raw audit record (expected 'type=... msg=audit(TIME:SERIAL): ...'): %r"
-                % (source, number, line[:120])
-            )
-
-
-def source_type(line):
-    match = SCONTEXT_RE.search(line)
-    return match.group(3) if match else None
-
-
-def select_denials(lines, source_types):
-    """(the AVC / USER_AVC lines, each once, in order, whose source type is in source_types, how many others)."""
-    seen, out, ignored = set(), [], 0
-    for line in lines:
-        if not DENIAL_RE.match(line) or line in seen:
-            continue
-        seen.add(line)
-        if source_type(line) not in source_types:
-            ignored += 1
-            continue
-        out.append(line)
-    return out, ignored
-
-
-def _perms(braced, single):
-    return (braced or single or "").split()
-
-
-def parse_te(text):
-    """Allow rules of audit2allow's .te output as a set of (source, target, class, permission), and the hints.
-
-    Every '#!!!!' note before a rule (with its '#' continuation lines) is read: a rule that the loaded
-    policy already allows, or that is a constraint violation (no allow rule can fix it), is left out.
-    Any other statement than an allow rule raises PolicyError (nothing would be installed silently short)."""
-    rules, hints, notes = set(), [], []
-    in_require = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#!!!!"):
-            notes.append(line.lstrip("#! ").strip())
-            continue
-        if line.startswith("#"):
-            if notes and raw.startswith("#") and line.lstrip("# ") and not line.startswith("#====="):
-                notes[-1] = "%s %s" % (notes[-1], line.lstrip("# ").strip())
-            continue
-        if not line:
-            continue
-        if line.startswith("module ") or line.startswith("require"):
-            in_require = line.startswith("require") and not line.endswith("}")
-            continue
-        if in_require:
-            in_require = line != "}"
-            continue
-        match = TE_ALLOW_RE.match(line)
-        if not match:
-            raise PolicyError("audit2allow proposed a statement this module does not handle: %r" % line[:160])
-        for note in notes:
-            if note != ALLOWED_ALREADY and note not in hints:
-                hints.append(note)
-        skip = any(n == ALLOWED_ALREADY or CONSTRAINT in n for n in notes)
-        notes = []
-        if not skip:
-            src, tgt, cls = match.group(1), match.group(2), match.group(3)
-            for perm in _perms(match.group(4), match.group(5)):
-                rules.add((src, tgt, cls, perm))
-    return rules, hints
-
-
-def parse_cil(text, name):
-    """Allow rules of an extracted module (CIL) as a set of tuples.
-
-    Raise PolicyError when it holds anything but allow rules and their requirements:
-    such a module was not made by this module, and replacing it would drop those statements."""
-    rules = set()
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(";"):
-            continue
-        match = CIL_ALLOW_RE.match(line)
-        if match:
-            src, tgt, cls, perms = match.groups()
-            for perm in perms.split():
-                rules.add((src, tgt, cls, perm))
-        elif not CIL_REQUIRE_RE.match(line):
-            raise PolicyError(
-                "the installed module %s holds more than allow rules (%r); it was not made by selinux_audit2allow "
-                "and would lose them if replaced: choose another name" % (name, line[:120])
-            )
-    return rules
-
-
-def rule_lines(rules):
-    """One 'allow S T:C { p ... };' line per (source, target, class), sorted."""
-    grouped = {}
-    for src, tgt, cls, perm in rules:
-        grouped.setdefault((src, tgt, cls), set()).add(perm)
-    out = []
-    for (src, tgt, cls), perms in sorted(grouped.items()):
-        perms = sorted(perms)
-        out.append("allow %s %s:%s %s;" % (src, tgt, cls, perms[0] if len(perms) == 1 else "{ %s }" % " ".join(perms)))
-    return out
-
-
-def render_te(name, rules):
-    """A deterministic .te source for the rules (the same rules give the same text)."""
-    if not rules:
-        return ""
-    types = sorted({r[0] for r in rules} | {r[1] for r in rules if r[1] != "self"})
-    classes = {}
-    for _src, _tgt, cls, perm in rules:
-        classes.setdefault(cls, set()).add(perm)
-    lines = ["module %s 1.0;" % name, "", "require {"]
-    lines += ["\ttype %s;" % t for t in types]
-    for cls in sorted(classes):
-        perms = sorted(classes[cls])
-        lines.append("\tclass %s %s;" % (cls, perms[0] if len(perms) == 1 else "{ %s }" % " ".join(perms)))
-    lines += ["}", ""]
-    current = None
-    for line in rule_lines(rules):
-        src = line.split()[1]
-        if src != current:
-            if current is not None:
-                lines.append("")
-            lines.append("#============= %s ==============" % src)
-            current = src
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
 
 class Audit2Allow:
     def __init__(self, module):
@@ -398,6 +440,7 @@ class Audit2Allow:
         self.name = self.params["name"]
         self.allowed = self.params["allowed_source_types"]
         self.source_types = self.params["source_types"] or self.allowed
+        self.facts = {}  # what was read, returned on success and on failure
         self.tmpdir = tempfile.mkdtemp(prefix="kubeha-audit2allow-")  # mode 0700
 
     # -- tools -------------------------------------------------------------------------------
@@ -434,33 +477,68 @@ class Audit2Allow:
             return parse_cil(fh.read(), self.name)
 
     # -- denials ------------------------------------------------------------------------------
-    def audit_input(self):
-        """ausearch arguments for the source, after checking it is a readable raw audit log."""
-        if self.params["avc"] is not None:
-            path, source = self.path("input.log"), "avc"
-            with open(path, "w") as fh:
-                fh.write(self.params["avc"])
-        elif self.params["audit_log"]:
-            path = self.params["audit_log"]
-            source = "audit_log %s" % path
-            if not os.path.isfile(path) or not os.access(path, os.R_OK):
-                raise PolicyError("%s does not exist or is not readable (become root, or pass the records in avc)" % source)
+    def log_files(self):
+        """The audit log files to read, oldest first; PolicyError when one is missing or unreadable."""
+        given = self.params["audit_log"]
+        if given and os.path.isdir(given):
+            base, what = os.path.join(given, "audit.log"), "audit_log %s" % given
+        elif given:
+            base, what = given, "audit_log"
         else:
-            return []  # the system's logs, as auditd.conf names them, rotated ones included
-        with open(path, errors="replace") as fh:
-            check_audit_text(fh.read(), source)
-        return ["--input", path]
+            try:
+                with open(AUDITD_CONF) as fh:
+                    base = auditd_log_file(fh.read())
+            except (IOError, OSError):
+                base = auditd_log_file("")
+            what = "the system's audit log (log_file of %s)" % AUDITD_CONF
+        if not os.path.isfile(base):
+            raise PolicyError("%s: %s does not exist or is not a file (is auditd installed and writing its log? "
+                              "Or pass the records in audit_log or avc)" % (what, base))
+        files = rotated_logs(base) if base != given else [base]
+        unreadable = [f for f in files if not os.access(f, os.R_OK)]
+        if unreadable:
+            raise PolicyError("%s: cannot read %s (become root, or pass the records in avc)" % (what, ", ".join(unreadable)))
+        return files
+
+    def scan(self):
+        """The complete denial records of the input; what could not be parsed is recorded and warned about."""
+        scan = LogScan()
+        if self.params["avc"] is not None:
+            scan.feed("avc", self.params["avc"].encode("utf-8", "surrogateescape").splitlines())
+        else:
+            for name in self.log_files():
+                try:
+                    with open(name, "rb") as fh:
+                        scan.feed(name, fh)
+                except (IOError, OSError) as err:
+                    raise PolicyError("cannot read %s: %s (become root, or pass the records in avc)" % (name, err))
+        self.facts.update(logs=[] if self.params["avc"] is not None else scan.files,
+                          unparsed=scan.unparsed, unparsed_count=scan.unparsed_count)
+        if scan.unparsed_count:
+            self.module.warn(scan.summary())
+        return scan.denials
+
+    def ausearch_args(self):
+        args = ["--start"] + when_args("start", self.params["start"])
+        if self.params["end"]:
+            args += ["--end"] + when_args("end", self.params["end"])
+        return args
 
     def denials(self):
-        source = self.audit_input()
+        window = self.ausearch_args()  # a bad window fails before the logs are read
+        records = self.scan()
+        if not records:
+            return [], 0
+        path = self.path("input.log")  # only complete denial records: ausearch narrows them by time and comm
+        with open(path, "w") as fh:
+            fh.write("\n".join(records) + "\n")
         ausearch = self.tool("ausearch")
         lines = []
         for comm in self.params["comm"] or [None]:
-            argv = [ausearch] + source + ["--message", "AVC,USER_AVC", "--raw"]
+            argv = [ausearch, "--input", path, "--message", "AVC,USER_AVC", "--raw"]
             if comm:
                 argv += ["--comm", comm]
-            if self.params["start"]:
-                argv += ["--start"] + self.params["start"].split()
+            argv += window
             rc, out, err = self.run(argv, "ausearch", ok=(0, 1))
             if rc == 1:
                 # No match: rc 1 and nothing else said (--raw drops the "<no matches>" line).
@@ -468,13 +546,13 @@ class Audit2Allow:
                 if said:
                     raise PolicyError("ausearch failed (rc=1) running %s:\n%s" % (" ".join(argv), said))
                 continue
-            lines += out.splitlines()
+            lines += out.split("\n")  # not splitlines(): it would also split at the enriched format's separator
         return select_denials(lines, self.source_types)
 
     def needed_rules(self, denials):
         path = self.path("denials.log")
-        with open(path, "w") as fh:
-            fh.write("\n".join(denials) + "\n")
+        with open(path, "w") as fh:  # the records without the enriched format's interpretations
+            fh.write("\n".join(line.split(ENRICHED_SEPARATOR, 1)[0] for line in denials) + "\n")
         argv = [self.tool("audit2allow"), "-i", path, "-m", self.name]
         if self.params["policy"]:
             argv += ["-p", self.params["policy"]]
@@ -516,7 +594,7 @@ class Audit2Allow:
     # -- states ----------------------------------------------------------------------------
     def absent(self):
         installed = self.installed()
-        result = dict(changed=installed, installed=installed, te="")
+        result = dict(changed=installed, installed=installed, te="", te_checksum=te_checksum(""))
         if installed:
             try:
                 before = render_te(self.name, self.installed_rules())
@@ -527,40 +605,53 @@ class Audit2Allow:
                 self.run([self.tool("semodule"), "-r", self.name], "semodule -r")
         return result
 
+    def refuse(self, refused):
+        lines = ["%s  # %s" % (rule_lines(rules)[0], "; ".join(why)) for rules, why in refused]
+        raise PolicyError(
+            "%d rule(s) the denials need are refused; nothing was installed:\n%s\n"
+            "Fix their cause first (a port label, a boolean, the file context the policy expects). Rules outside "
+            "allowed_source_types or the allow-list can be allowed after review (allowed_source_types, "
+            "extra_permissions); those never allowed cannot." % (len(refused), "\n".join(lines)),
+            refused=[dict(rule=rule_lines(rules)[0], reasons=why) for rules, why in refused])
+
     def present(self):
         for tool in ("ausearch", "audit2allow", "checkmodule", "semodule_package", "semodule"):
             self.tool(tool)
+        reviewed = normal_checksum(self.params["te_checksum"]) if self.params["te_checksum"] else None
         installed = self.installed()
         current = self.installed_rules() if installed else set()
         denials, ignored = self.denials()
         found, hints = self.needed_rules(denials) if denials else (set(), [])
-        refused = sorted(r for r in found if r[0] not in self.allowed)
+        refused = judge(found, self.allowed, self.params["extra_permissions"])
         if refused:
-            raise PolicyError(
-                "denials of domains outside allowed_source_types (%s) would need these rules; nothing was installed. "
-                "Fix their cause, or add the domain to allowed_source_types after review:\n%s"
-                % (", ".join(self.allowed), "\n".join(rule_lines(refused)))
-            )
-        weakened = sorted((r, weakening(r)) for r in found if weakening(r))
-        if weakened:
-            raise PolicyError(
-                "these rules would weaken SELinux itself and are never installed; nothing was installed. "
-                "Find out why the domain asks for this:\n%s"
-                % "\n".join("%s  (%s)" % (rule_lines([r])[0], why) for r, why in weakened)
-            )
+            self.refuse(refused)
         merged = current | found
         new = found - current
         te_before = render_te(self.name, current) if installed else ""
         te_after = render_te(self.name, merged)
+        checksum = te_checksum(te_after)
         result = dict(changed=False, installed=installed, denials=len(denials), ignored_denials=ignored,
-                      rules=rule_lines(merged), new_rules=rule_lines(new), te=te_after, hints=hints)
+                      rules=rule_lines(merged), new_rules=rule_lines(new), te=te_after, te_checksum=checksum,
+                      hints=hints)
         if not denials:
-            result["msg"] = ("no denials of %s found (after narrowing by comm and start; %d of other domains left aside): "
-                             "nothing to change" % (", ".join(self.source_types), ignored))
+            result["msg"] = ("no denials of %s found (after narrowing by comm, start and end; %d of other domains "
+                             "left aside; %d line(s) not parsed): nothing to change"
+                             % (", ".join(self.source_types), ignored, self.facts.get("unparsed_count", 0)))
         elif not new:
             result["msg"] = ("module %s holds every rule the %d denials need, or the loaded policy allows them"
                              % (self.name, len(denials)))
-        if merged and (new or not installed):
+        to_build = bool(merged) and bool(new or not installed)
+        if reviewed and reviewed != checksum:
+            if to_build and self.params["install"]:
+                raise PolicyError(
+                    "the rules changed since review: te_checksum is %s, but the .te this run would install has "
+                    "sha256 %s; nothing was installed. Review it (install: false writes it to te_path) and pass its "
+                    "checksum:\n%s" % (reviewed, checksum, te_after),
+                    te=te_after, te_checksum=checksum, rules=rule_lines(merged), new_rules=rule_lines(new))
+            self.module.warn("te_checksum %s is not the checksum of module %s's source (%s); %s"
+                             % (reviewed, self.name, checksum, "nothing is installed (install=false)"
+                                if to_build else "nothing needs installing"))
+        if to_build:
             pp = self.build(te_after)
             result["diff"] = dict(before=te_before, after=te_after, before_header="%s (installed)" % self.name,
                                   after_header=self.name)
@@ -571,8 +662,8 @@ class Audit2Allow:
                 result["msg"] = "%s module %s with %d new rule(s)" % (
                     "would install" if self.module.check_mode else "installed", self.name, len(rule_lines(new)))
             else:
-                result["msg"] = "module %s built with %d new rule(s), not installed (install=false)" % (
-                    self.name, len(rule_lines(new)))
+                result["msg"] = ("module %s built with %d new rule(s), not installed (install=false); te_checksum %s"
+                                 % (self.name, len(rule_lines(new)), checksum))
         if merged and self.write_te_path(te_after):
             result["changed"] = True
         return result
@@ -588,11 +679,19 @@ def main():
             comm=dict(type="list", elements="str", default=[]),
             source_types=dict(type="list", elements="str", default=[]),
             start=dict(type="str"),
+            end=dict(type="str"),
             allowed_source_types=dict(type="list", elements="str", default=DEFAULT_ALLOWED),
+            extra_permissions=dict(type="list", elements="dict", default=[], options={
+                "class": dict(type="str", required=True),
+                "permissions": dict(type="list", elements="str", required=True),
+                "targets": dict(type="list", elements="str", required=True),
+            }),
             policy=dict(type="path"),
             te_path=dict(type="path"),
             install=dict(type="bool", default=True),
+            te_checksum=dict(type="str"),
         ),
+        required_if=[("state", "present", ["start"])],
         supports_check_mode=True,
     )
     module.run_command_environ_update = C_LOCALE
@@ -609,11 +708,24 @@ def main():
             module.fail_json(msg="comm has %r; a process comm is 1 to 15 characters" % comm)
     if params["policy"] and not os.path.isfile(params["policy"]):
         module.fail_json(msg="policy %s does not exist or is not a file" % params["policy"])
+    if params["state"] == "present" and params["start"] is None:
+        module.fail_json(msg="start is required with state=present: the time from which denials are read, "
+                             "e.g. today, boot or '11/26/26 10:00:00' (the whole history of the logs is never read)")
+    try:
+        check_extra(params["extra_permissions"])
+        if params["state"] == "present":
+            when_args("start", params["start"])
+            if params["end"]:
+                when_args("end", params["end"])
+            if params["te_checksum"]:
+                normal_checksum(params["te_checksum"])
+    except PolicyError as err:
+        module.fail_json(msg="selinux_audit2allow %s: %s" % (params["name"], err))
     runner = Audit2Allow(module)
     try:
-        result = runner.absent() if params["state"] == "absent" else runner.present()
+        result = runner.absent() if params["state"] == "absent" else dict(runner.present(), **runner.facts)
     except PolicyError as err:
-        result = dict(failed=True, msg="selinux_audit2allow %s: %s" % (params["name"], err))
+        result = dict(runner.facts, failed=True, msg="selinux_audit2allow %s: %s" % (params["name"], err), **err.data)
     finally:
         runner.cleanup()
     if result.get("failed"):

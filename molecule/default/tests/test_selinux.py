@@ -8,6 +8,7 @@ kubeha_selinux: true (as on an EL host) and the recipe's boolean.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -27,6 +28,7 @@ SITE = os.path.join(ROOT, "playbooks", "site.yml")
 POLICY = "/etc/selinux/default/policy/policy.33"
 TARGET = LBS[0]
 MODULE = "kubeha_test_lb"
+START = "01/01/16"  # ausearch's C-locale date (MM/DD/YY), before every fixture's records
 
 
 def local_ports(name):
@@ -94,30 +96,33 @@ def installed_modules():
 
 @pytest.fixture(scope="module")
 def logs():
+    """The fixtures copied to /root/avc, byte for byte (some hold the NUL bytes of a torn log), by relative path."""
     h = host(TARGET)
-    h.run_test("mkdir -p /root/avc")
     paths = {}
-    for name in sorted(os.listdir(AVC)):
-        with open(os.path.join(AVC, name)) as fh:
-            text = fh.read()
-        path = "/root/avc/" + name
-        h.run_test("cat > %s <<'EOF'\n%sEOF" % (path, text))
-        paths[name] = path
+    for dirpath, _dirnames, filenames in os.walk(AVC):
+        for name in sorted(filenames):
+            rel = os.path.relpath(os.path.join(dirpath, name), AVC)
+            with open(os.path.join(AVC, rel), "rb") as fh:
+                data = base64.b64encode(fh.read()).decode()
+            path = "/root/avc/" + rel
+            h.run_test("mkdir -p %s && echo %s | base64 -d > %s", os.path.dirname(path), data, path)
+            paths[rel] = path
     h.run_test("semodule --remove=%s" % MODULE)  # a left-over of an interrupted run
     yield paths
     h.run_test("semodule --remove=%s" % MODULE)
 
 
 def test_check_mode_installs_nothing_and_shows_the_rules(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY}, "--check", "--diff")
+    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "start": START},
+                     "--check", "--diff")
     assert res["changed"] is True, res
     assert res["rules"] == ["allow keepalived_t haproxy_t:file { open read };"], res
     assert MODULE not in installed_modules()
 
 
 def test_installs_the_module_and_writes_the_te_for_review(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "comm": ["pidof"],
-                      "te_path": "/root/%s.te" % MODULE})
+    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "start": START,
+                      "comm": ["pidof"], "te_path": "/root/%s.te" % MODULE})
     assert res["changed"] is True and res["denials"] == 2, res
     assert MODULE in installed_modules()
     assert host(TARGET).file("/root/%s.te" % MODULE).content_string == res["te"]
@@ -127,14 +132,15 @@ def test_installs_the_module_and_writes_the_te_for_review(logs):
 
 
 def test_a_second_run_changes_nothing(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "comm": ["pidof"],
-                      "te_path": "/root/%s.te" % MODULE})
+    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "start": START,
+                      "comm": ["pidof"], "te_path": "/root/%s.te" % MODULE})
     assert res["changed"] is False, res
     assert res["new_rules"] == [] and res["rules"] == ["allow keepalived_t haproxy_t:file { open read };"], res
 
 
 def test_a_new_denial_is_merged_with_the_installed_rules(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["haproxy-name-connect.log"], "policy": POLICY}, "--diff")
+    res = run_module({"name": MODULE, "audit_log": logs["haproxy-name-connect.log"], "policy": POLICY, "start": START},
+                     "--diff")
     assert res["changed"] is True, res
     assert res["new_rules"] == ["allow haproxy_t unreserved_port_t:tcp_socket name_connect;"], res
     assert res["rules"] == ["allow haproxy_t unreserved_port_t:tcp_socket name_connect;",
@@ -143,13 +149,13 @@ def test_a_new_denial_is_merged_with_the_installed_rules(logs):
 
 
 def test_a_denial_of_an_unrelated_domain_is_left_aside_by_default(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["unrelated-domain.log"], "policy": POLICY})
+    res = run_module({"name": MODULE, "audit_log": logs["unrelated-domain.log"], "policy": POLICY, "start": START})
     assert res["changed"] is False and res["denials"] == 0 and res["ignored_denials"] == 1, res
 
 
 def test_a_rule_for_an_unrelated_domain_fails_and_installs_nothing(logs):
     before = host(TARGET).check_output("semodule -lfull | grep -w %s" % MODULE)
-    res = run_module({"name": MODULE, "audit_log": logs["unrelated-domain.log"], "policy": POLICY,
+    res = run_module({"name": MODULE, "audit_log": logs["unrelated-domain.log"], "policy": POLICY, "start": START,
                       "source_types": ["httpd_t"]})
     assert res.get("failed") is True, res
     assert "outside allowed_source_types" in res["msg"] and "allow httpd_t shadow_t:file read;" in res["msg"], res
@@ -157,7 +163,8 @@ def test_a_rule_for_an_unrelated_domain_fails_and_installs_nothing(logs):
 
 
 def test_no_denial_found_is_no_change(logs):
-    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "comm": ["sshd"]})
+    res = run_module({"name": MODULE, "audit_log": logs["recipe-pidof.log"], "policy": POLICY, "start": START,
+                      "comm": ["sshd"]})
     assert res["changed"] is False and res["denials"] == 0 and "no denials of keepalived_t" in res["msg"], res
 
 
