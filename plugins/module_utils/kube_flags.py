@@ -27,6 +27,8 @@ import os
 import re
 from collections import OrderedDict
 
+from ansible_collections.kubeha.control_plane.plugins.module_utils._systemd_unit import split_env_value
+
 
 class KubeFlagsError(Exception):
     """A configuration source could not be read as the program reads it."""
@@ -138,15 +140,26 @@ def parse_env_file(text):
 def sysconfig_argv(env, order):
     """Return the argv words that ``ExecStart=prog $A $B ...`` passes for ``order``.
 
-    An unquoted ``$VAR`` in a unit splits the value on whitespace; unset or
-    empty variables give no word.
+    An unquoted ``$VAR`` in a unit splits the value on whitespace, quotes
+    grouping words (systemd's replace_env_argv); unset or empty variables
+    give no word. This is the fallback of apiserver_count where the unit
+    itself cannot be read (no systemctl); the unit's own command line is
+    expanded by _systemd_unit.expand_exec_argv().
     """
     argv = []
     for name in order:
         value = env.get(name)
         if value:
-            argv.extend(value.split())
+            argv.extend(split_env_value(value))
     return argv
+
+
+def flag_of_word(word):
+    """The flag name (``_`` as ``-``) of an argument such as ``--name=value``, or None."""
+    if not isinstance(word, str) or not word.startswith("-") or word in ("-", "--"):
+        return None
+    name = word.lstrip("-").partition("=")[0]
+    return name.replace("_", "-") or None
 
 
 def flags_from_argv(argv):

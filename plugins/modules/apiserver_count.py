@@ -16,10 +16,15 @@ description:
     with the C(master-count) endpoint reconciler, a C(--apiserver-count) that is not the number of apiservers.
     The apiservers then keep resetting the endpoints of the C(kubernetes) service
     (they log C(Resetting endpoints for master service)) and clients of that service reach a changing subset of them.
-  - Reads the effective on-disk configuration, either the distribution packages' sysconfig files
-    (C(/etc/kubernetes/config) and C(/etc/kubernetes/apiserver), expanded as the C(kube-apiserver.service) unit does)
-    or a kubeadm static pod manifest, and the command line of the running C(kube-apiserver) process,
+  - Reads the effective on-disk configuration, either the systemd unit O(unit) of the distribution packages with its
+    sysconfig files (C(/etc/kubernetes/config) and C(/etc/kubernetes/apiserver)) or a kubeadm static pod manifest,
+    and the command line of the running C(kube-apiserver) process,
     and tells whether the process still runs with other flags than the configuration sets (a restart is pending).
+  - In the V(sysconfig) layout the unit is read with C(systemctl show) (C(ExecStart=), C(Environment=),
+    C(EnvironmentFile=), C(User=), C(Group=), drop-ins), and its command line is expanded as systemd expands it
+    when it starts the unit, C(Environment=) then the C(EnvironmentFile=) files in order, later ones overriding
+    earlier ones (see O(unit)). Where C(systemctl) is missing or does not know the unit, the fixed variables of
+    O(sysconfig_vars) are used instead, and RV(notes) says so.
   - With O(api_url), also reads the endpoints of the C(kubernetes) service from the API.
   - Every problem found is a plain sentence in RV(problems) that says what is wrong and what to set.
     By default the module reports and does not fail; set O(fail_on_mismatch=true) to fail when there is a problem.
@@ -29,6 +34,7 @@ author:
 requirements:
   - PyYAML on the master when a static pod manifest must be read
     (package C(python3-yaml) on Debian and Ubuntu, C(python3-pyyaml) on Enterprise Linux).
+  - C(systemctl) (systemd 239 or later) on the master to read the unit in the V(sysconfig) layout.
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -62,11 +68,30 @@ options:
     description:
       - Directory of the sysconfig files C(config) and C(apiserver), read as systemd's C(EnvironmentFile=) reads them
         (C(apiserver) overrides C(config)).
+      - The V(sysconfig) layout exists when C(apiserver) exists in this directory. When the unit is read, the files are
+        those of its C(EnvironmentFile=); it is a problem when the unit does not read C(apiserver) of this directory.
     type: path
     default: /etc/kubernetes
+  unit:
+    description:
+      - The systemd unit that runs kube-apiserver in the V(sysconfig) layout, read with
+        C(systemctl show UNIT -p ExecStart -p Environment -p EnvironmentFiles -p User -p Group -p DropInPaths ...).
+      - Its C(ExecStart=) is expanded as systemd does it when it starts the unit. An unquoted C($VAR) that is a whole word
+        becomes the words of the variable's value split on whitespace (quotes in the value group words), and an unset or
+        empty variable gives no word. C(${VAR}) is replaced by the value as it is, one word. C($$) is C($).
+        The variables are those of C(Environment=), then those of the C(EnvironmentFile=) files in order; later ones
+        override earlier ones, files override C(Environment=). A missing file whose name has the C(-) prefix is
+        ignored; a missing file without it is a problem (systemd does not start the unit).
+      - C(systemctl show) joins the words of the command with spaces; the module reads the unit file and its drop-ins
+        (C(FragmentPath), C(DropInPaths)) to recover words that contain spaces, where they agree with what systemd loaded.
+      - Variables that systemd itself sets (C($HOME), C($USER) ...) and the manager's environment are taken as unset.
+    type: str
+    default: kube-apiserver.service
+    version_added: 0.5.0
   sysconfig_vars:
     description:
-      - The variables the unit's C(ExecStart=) passes to kube-apiserver, in order, each as an unquoted C($VAR)
+      - The fallback where the unit cannot be read (C(systemctl) is not in the PATH, fails, or does not know O(unit)),
+        the variables the unit's C(ExecStart=) is taken to pass to kube-apiserver, in order, each as an unquoted C($VAR)
         (its value is split on whitespace).
       - The default is the order of the C(kube-apiserver.service) unit of the distribution packages.
     type: list
@@ -153,6 +178,8 @@ options:
 notes:
   - The module reads files readable only by root (the static pod manifest, C(/proc/<pid>/cmdline) of another user's process),
     so run it with O(ignore:become=true).
+  - Unit specifiers (C(%n), C(%i) ...) in the unit files are not resolved by the module; the command line C(systemctl show)
+    prints, in which systemd has resolved them, is used then.
   - Values of flags whose name contains C(token), C(password) or C(key-data) are masked in what the module returns.
 seealso:
   - name: kube-apiserver flags
@@ -188,6 +215,21 @@ EXAMPLES = r"""
     layout: sysconfig
     version: "1.10"
   become: true
+
+- name: Learn the user the unit runs kube-apiserver as (the CentOS packages set User=kube)
+  kubeha.control_plane.apiserver_count:
+    layout: sysconfig
+    unit: kube-apiserver.service
+  become: true
+  register: apiserver_unit
+
+- name: Give that user the serving key
+  ansible.builtin.file:
+    path: /etc/kubernetes/certs/apiserver.key
+    owner: "{{ apiserver_unit.unit.user | default('root', true) }}"
+    mode: "0600"
+  become: true
+  when: apiserver_unit.unit is not none
 """
 
 RETURN = r"""
@@ -210,7 +252,11 @@ sources:
   type: dict
   contains:
     sysconfig:
-      description: The sysconfig files in O(sysconfig_dir), as the unit passes them.
+      description:
+        - The command line of the unit O(unit) with the sysconfig files in O(sysconfig_dir) (C(argv) has the arguments after
+          the program); C(files) are the C(EnvironmentFile=) files read, in order. Null when C(apiserver) does not exist
+          in O(sysconfig_dir).
+        - Where the unit was not read (see RV(notes)), the variables of O(sysconfig_vars) in C(config) and C(apiserver).
       type: dict
       returned: always
       sample:
@@ -266,6 +312,73 @@ restart_pending:
   returned: always
   type: bool
   sample: false
+unit:
+  description:
+    - The systemd unit O(unit) as systemd has loaded it, in the V(sysconfig) layout.
+    - Null in the V(static_pod) layout, and where the unit could not be read (RV(notes) says why).
+  returned: always
+  type: dict
+  version_added: 0.5.0
+  contains:
+    name:
+      description: The unit's name (C(Id)), for example C(kube-apiserver.service).
+      type: str
+      returned: always
+    fragment_path:
+      description: The unit file (null when systemd has none, for example a transient unit).
+      type: str
+      returned: always
+    drop_ins:
+      description: The drop-in files, in the order systemd applies them.
+      type: list
+      elements: str
+      returned: always
+    exec_start:
+      description:
+        - The words of the C(ExecStart=) command before expansion (C(argv[0]) first, C($VAR) as written); secret-looking
+          values masked.
+        - Null when the unit has no command.
+      type: list
+      elements: str
+      returned: always
+    environment_files:
+      description: The C(EnvironmentFile=) settings in order.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        path:
+          description: The file (or glob pattern).
+          type: str
+          returned: always
+        ignore_errors:
+          description: Whether the setting has the C(-) prefix (a missing file is ignored).
+          type: bool
+          returned: always
+        exists:
+          description: Whether the file exists (a pattern matches a file).
+          type: bool
+          returned: always
+    user:
+      description: C(User=) of the unit, null when it is not set (root).
+      type: str
+      returned: always
+    group:
+      description: C(Group=) of the unit, null when it is not set.
+      type: str
+      returned: always
+  sample:
+    name: kube-apiserver.service
+    fragment_path: /usr/lib/systemd/system/kube-apiserver.service
+    drop_ins: []
+    exec_start: [/usr/bin/kube-apiserver, $KUBE_LOGTOSTDERR, $KUBE_LOG_LEVEL, $KUBE_ETCD_SERVERS, $KUBE_API_ADDRESS,
+                 $KUBE_API_PORT, $KUBELET_PORT, $KUBE_ALLOW_PRIV, $KUBE_SERVICE_ADDRESSES, $KUBE_ADMISSION_CONTROL,
+                 $KUBE_API_ARGS]
+    environment_files:
+      - {path: /etc/kubernetes/config, ignore_errors: true, exists: true}
+      - {path: /etc/kubernetes/apiserver, ignore_errors: true, exists: true}
+    user: kube
+    group: null
 endpoints:
   description:
     - Addresses of the C(kubernetes) service endpoints (C(subsets[].addresses[].ip)), de-duplicated and sorted.
@@ -300,9 +413,11 @@ notes:
       it can be removed.
 """
 
+import glob
 import ipaddress
 import json
 import os
+import re
 import traceback
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
@@ -311,9 +426,23 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.kubeha.control_plane.plugins.module_utils._systemd_unit import (
+    SHOW_PROPERTIES,
+    SystemdUnitError,
+    environment_dict,
+    expand_exec_argv,
+    parse_environment_files,
+    parse_exec_property,
+    parse_show,
+    parse_strv,
+    parse_unit_files,
+    referenced_variables,
+    show_value,
+)
 from ansible_collections.kubeha.control_plane.plugins.module_utils.kube_flags import (
     KubeFlagsError,
     effective_reconciler,
+    flag_of_word,
     flags_from_argv,
     flags_from_manifest,
     is_secret_flag,
@@ -348,6 +477,8 @@ SYSCONFIG_VARS = [
     "KUBE_API_ARGS",
 ]
 ENDPOINTS_PATH = "/api/v1/namespaces/default/endpoints/kubernetes"
+LANG_C = dict(LANG="C", LC_ALL="C")
+_GLOB = re.compile(r"[*?[]")
 LEASE_HINT = "(or move to --endpoint-reconciler-type=lease on Kubernetes 1.11 or later)"
 
 
@@ -389,36 +520,236 @@ class ApiserverCount:
 
     # -- on-disk configuration ------------------------------------------------
 
-    def read_sysconfig(self):
+    def read_unit(self):
+        """The unit as systemd has loaded it (systemctl show), or None, and then a note says why."""
+        name = self.params["unit"]
+        fallback = (
+            "its command line is taken to be the variables of sysconfig_vars (%s) in %s, as the distribution "
+            "packages' unit passes them" % (" ".join(self.params["sysconfig_vars"]),
+                                            " and ".join(self._sysconfig_paths()))
+        )
+        systemctl = self.module.get_bin_path("systemctl")
+        if systemctl is None:
+            self.notes.append("systemctl is not in the PATH, so the unit %s was not read: %s." % (name, fallback))
+            return None
+        argv = [systemctl, "show", name]
+        for prop in SHOW_PROPERTIES:
+            argv.extend(["-p", prop])
+        rc, out, err = self.module.run_command(argv, environ_update=LANG_C)
+        if rc != 0:
+            detail = " ".join((err or out or "").split())[:200] or "no output"
+            self.notes.append("'systemctl show %s' exited with %d (%s), so the unit was not read: %s."
+                              % (name, rc, detail, fallback))
+            return None
+        try:
+            props = parse_show(out)
+        except SystemdUnitError as exc:
+            self.notes.append("'systemctl show %s' printed what this module cannot read (%s), so the unit was not "
+                              "read: %s." % (name, exc, fallback))
+            return None
+        state = show_value(props, "LoadState")
+        if state != "loaded":
+            if state == "not-found":
+                why = "systemd does not know the unit %s (LoadState=not-found)" % name
+            else:
+                why = "the unit %s is not loaded (LoadState=%s)" % (name, state or "unknown")
+            self.notes.append("%s: %s." % (why, fallback))
+            return None
+        unit_id = show_value(props, "Id") or name
+        try:
+            drop_ins = [p for p in parse_strv(show_value(props, "DropInPaths")) if p]
+            env_files = parse_environment_files(props.get("EnvironmentFiles", []))
+            environment = parse_strv(show_value(props, "Environment"))
+            commands = [parse_exec_property(v) for v in props.get("ExecStart", []) if v]
+        except SystemdUnitError as exc:
+            return self._unit(unit_id, props, error="'systemctl show %s' printed what this module cannot read (%s): "
+                                                    "check the unit with systemctl cat %s." % (name, exc, unit_id))
+        unit = self._unit(unit_id, props, drop_ins=drop_ins, env_files=env_files)
+        if show_value(props, "NeedDaemonReload") == "yes":
+            self.notes.append(
+                "The unit files of %s changed since systemd loaded them: the unit as loaded is checked, as a restart "
+                "would run it until systemctl daemon-reload." % unit_id
+            )
+        if not commands:
+            unit["_error"] = "the unit %s has no ExecStart= command: check it with systemctl cat %s." % (unit_id, unit_id)
+            return unit
+        if len(commands) > 1:
+            self.notes.append("The unit %s has %d ExecStart= commands; the first is checked." % (unit_id, len(commands)))
+        command = commands[0]
+        files = self._read_unit_files(unit)
+        unit["_template"] = command["argv"]
+        unit["_exec_source"] = "ExecStart= of %s" % unit_id
+        unit["_no_env_expand"] = False
+        if files is not None:
+            parsed = files["exec_start"]
+            # The words of the unit files, where they are what systemd loaded (systemctl joins them with spaces).
+            if len(parsed) == len(commands) and parsed[0]["exact"] and " ".join(parsed[0]["argv"]) == command["argv_text"]:
+                unit["_template"] = parsed[0]["argv"]
+                unit["_exec_source"] = parsed[0]["source"]
+                unit["_no_env_expand"] = parsed[0]["no_env_expand"]
+        if None in environment:
+            known = files and files["environment"]
+            printable = [e for e in environment if e is not None]
+            if known and len(known) == len(environment) and all(
+                    e is None or e == k for e, k in zip(environment, known)):
+                environment = known
+            else:
+                self.notes.append(
+                    "systemctl prints some Environment= entries of %s as [unprintable] (values with spaces, older "
+                    "systemd): the variables they set are taken as unset." % unit_id
+                )
+                environment = printable
+        unit["_environment"] = environment
+        unit["exec_start"] = mask_argv(unit["_template"])
+        return unit
+
+    def _unit(self, unit_id, props, drop_ins=None, env_files=None, error=None):
+        return dict(
+            name=unit_id,
+            fragment_path=show_value(props, "FragmentPath") or None,
+            drop_ins=drop_ins or [],
+            exec_start=None,
+            environment_files=[dict(path=p, ignore_errors=i, exists=self._env_file_matches(p) != [])
+                               for p, i in (env_files or [])],
+            user=show_value(props, "User") or None,
+            group=show_value(props, "Group") or None,
+            _env_files=env_files or [],
+            _template=None,
+            _error=error,
+        )
+
+    @staticmethod
+    def _env_file_matches(path):
+        """The files an EnvironmentFile= path names (a glob pattern is expanded, sorted, as systemd does)."""
+        if _GLOB.search(path):
+            return sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        return [path] if os.path.exists(path) else []
+
+    def _read_unit_files(self, unit):
+        """The ExecStart= and Environment= of the unit file and its drop-ins, or None when they cannot be read."""
+        texts = []
+        for path in [unit["fragment_path"]] + unit["drop_ins"]:
+            if not path:
+                return None
+            try:
+                with open(path, "rb") as fh:
+                    texts.append((path, fh.read()))
+            except OSError:
+                return None
+        try:
+            return parse_unit_files(texts)
+        except SystemdUnitError:
+            return None
+
+    def _sysconfig_paths(self):
         directory = self.params["sysconfig_dir"]
-        apiserver_file = os.path.join(directory, "apiserver")
+        return [os.path.join(directory, "config"), os.path.join(directory, "apiserver")]
+
+    def read_sysconfig(self, unit):
+        apiserver_file = self._sysconfig_paths()[1]
         if not os.path.exists(apiserver_file):
             return None
-        files = [p for p in (os.path.join(directory, "config"), apiserver_file) if os.path.exists(p)]
+        if unit is None:
+            return self._read_sysconfig_vars(apiserver_file)
+        return self._read_sysconfig_unit(apiserver_file, unit)
+
+    def _read_env_file(self, source, path):
+        """The variables of one environment file, or None after recording why it cannot be read."""
+        try:
+            with open(path, "rb") as fh:
+                return parse_env_file(fh.read())
+        except OSError as exc:
+            self._source_error(source, "%s cannot be read: %s: fix its permissions." % (path, to_native(exc)))
+        except KubeFlagsError as exc:
+            self._source_error(
+                source, "%s cannot be read as systemd's EnvironmentFile= reads it (%s): correct that line." % (path, exc)
+            )
+        return None
+
+    def _read_sysconfig_vars(self, apiserver_file):
+        """The fallback: the fixed variables of sysconfig_vars, as the distribution packages' unit passes them."""
+        files = [p for p in self._sysconfig_paths() if os.path.exists(p)]
         source = _empty_source(path=apiserver_file, files=files)
         env = {}
         origin = {}
         for path in files:
-            try:
-                with open(path, "rb") as fh:
-                    data = parse_env_file(fh.read())
-            except OSError as exc:
-                return self._source_error(source, "%s cannot be read: %s: fix its permissions." % (path, to_native(exc)))
-            except KubeFlagsError as exc:
-                return self._source_error(
-                    source,
-                    "%s cannot be read as systemd's EnvironmentFile= reads it (%s): correct that line." % (path, exc),
-                )
+            data = self._read_env_file(source, path)
+            if data is None:
+                return source
             env.update(data)
             origin.update((name, path) for name in data)
-        # Which file sets --apiserver-count: the variable holding its last occurrence.
-        source["count_path"] = apiserver_file
+        origins = {}
         for name in self.params["sysconfig_vars"]:
-            words = sysconfig_argv(env, [name])
-            if any(w.lstrip("-").split("=", 1)[0].replace("_", "-") == "apiserver-count" for w in words if w.startswith("-")):
-                source["count_path"] = origin[name]
-        return self._fill_source(source, sysconfig_argv(env, self.params["sysconfig_vars"]),
-                                 " and ".join(files))
+            for word in sysconfig_argv(env, [name]):
+                flag = flag_of_word(word)
+                if flag:
+                    origins[flag] = origin[name]
+        source["_origins"] = origins
+        source["_where"] = " and ".join(files)
+        return self._fill_source(source, sysconfig_argv(env, self.params["sysconfig_vars"]), source["_where"])
+
+    def _read_sysconfig_unit(self, apiserver_file, unit):
+        """The command line of the unit: ExecStart= expanded with Environment= and the EnvironmentFile= files."""
+        name = unit["name"]
+        source = _empty_source(path=apiserver_file, files=[])
+        if unit["_error"] or unit["_template"] is None:
+            return self._source_error(source, unit["_error"])
+        env = environment_dict(unit["_environment"])
+        origin = dict((var, "Environment= of %s" % name) for var in env)
+        files = []
+        apiserver_vars = None
+        for path, ignore_errors in unit["_env_files"]:
+            matches = self._env_file_matches(path)
+            if not matches and not ignore_errors:
+                self.problems.append(
+                    "%s reads EnvironmentFile=%s, which does not exist: systemd refuses to start it; create the file, "
+                    "or write EnvironmentFile=-%s to let the unit start without it." % (name, path, path)
+                )
+            for match in matches:
+                # Later files override earlier ones, and all of them override Environment= (systemd.exec(5)).
+                data = self._read_env_file(source, match)
+                if data is None:
+                    return source
+                env.update(data)
+                origin.update((var, match) for var in data)
+                files.append(match)
+                if os.path.realpath(match) == os.path.realpath(apiserver_file):
+                    apiserver_vars = data
+        source["files"] = files
+        template = unit["_template"]
+        if apiserver_vars is None:
+            self.problems.append(
+                "%s does not read %s (its EnvironmentFile= are %s): the flags set there have no effect; add "
+                "EnvironmentFile=-%s to the unit (in a drop-in), or set sysconfig_dir to where its files are."
+                % (name, apiserver_file, ", ".join(p for p, _i in unit["_env_files"]) or "none", apiserver_file)
+            )
+        else:
+            used = referenced_variables(template)
+            unused = [var for var, value in apiserver_vars.items() if value and var not in used]
+            if unused and not unit["_no_env_expand"]:
+                self.notes.append(
+                    "%s set in %s %s not used by the ExecStart= of %s: %s no effect."
+                    % (", ".join(unused), apiserver_file, "is" if len(unused) == 1 else "are", name,
+                       "it has" if len(unused) == 1 else "they have")
+                )
+        if unit["_no_env_expand"]:
+            expanded = [(word, ()) for word in template]
+        else:
+            expanded = expand_exec_argv(template, env)
+        words = [word for word, _names in expanded]
+        args = program_args(words, self.params["process_name"])
+        if args is None:
+            self.notes.append("The ExecStart= of %s runs %s, not %s: its arguments after the program are checked."
+                              % (name, words[0] if words else "nothing", self.params["process_name"]))
+            args = words[1:]
+        origins = {}
+        for word, names in expanded[len(words) - len(args):]:
+            flag = flag_of_word(word)
+            if flag:
+                origins[flag] = origin.get(names[-1], unit["_exec_source"]) if names else unit["_exec_source"]
+        source["_origins"] = origins
+        source["_where"] = "%s with %s" % (name, " and ".join(files)) if files else name
+        return self._fill_source(source, args, source["_where"])
 
     def read_static_pod(self, needed):
         path = self.params["manifest"]
@@ -456,7 +787,7 @@ class ApiserverCount:
             return self._source_error(
                 source, "%s is not a usable static pod manifest: %s; correct the manifest." % (path, exc)
             )
-        source["count_path"] = path
+        source["_where"] = path
         return self._fill_source(source, argv, path)
 
     def _source_error(self, source, sentence):
@@ -553,6 +884,11 @@ class ApiserverCount:
 
     # -- per-source values ----------------------------------------------------------
 
+    @staticmethod
+    def place_of(source, flag, where):
+        """Where a flag of a source is set: the file (or unit setting) its last occurrence comes from."""
+        return (source.get("_origins") or {}).get(flag) or where
+
     def settle(self, source, where):
         """Set apiserver_count and reconciler of a source that was read."""
         if source is None or source.get("_flags") is None:
@@ -569,7 +905,8 @@ class ApiserverCount:
             if count is None or count < 1:
                 self.problems.append(
                     "--apiserver-count=%s in %s is not a positive integer (kube-apiserver refuses to start): "
-                    "set --apiserver-count=%s." % (raw, where, self.params["expected"] or "<number of apiservers>")
+                    "set --apiserver-count=%s." % (raw, self.place_of(source, "apiserver-count", where),
+                                                   self.params["expected"] or "<number of apiservers>")
                 )
             else:
                 source["apiserver_count"] = count
@@ -578,12 +915,13 @@ class ApiserverCount:
         except KubeFlagsError as exc:
             source["reconciler"] = "unknown"
             self.problems.append("%s in %s (kube-apiserver refuses to start): set --endpoint-reconciler-type=lease."
-                                 % (exc, where))
+                                 % (exc, self.place_of(source, "endpoint-reconciler-type", where)))
             return
         if "endpoint-reconciler-type" in flags and self.version is not None and self.version < (1, 9):
             self.problems.append(
                 "--endpoint-reconciler-type is set in %s, but Kubernetes %d.%d does not know that flag "
-                "(it appeared in 1.9) and refuses to start: remove it." % ((where,) + tuple(self.version))
+                "(it appeared in 1.9) and refuses to start: remove it."
+                % ((self.place_of(source, "endpoint-reconciler-type", where),) + tuple(self.version))
             )
 
     # -- endpoints --------------------------------------------------------------------
@@ -671,13 +1009,13 @@ class ApiserverCount:
         if layout == "auto":
             layout = "static_pod" if manifest_exists else "sysconfig"
 
-        sysconfig = self.read_sysconfig()
+        unit = self.read_unit() if layout == "sysconfig" else None
+        sysconfig = self.read_sysconfig(unit)
         static_pod = self.read_static_pod(needed=layout == "static_pod")
         process = self.read_process()
         self.find_version(layout, static_pod)
 
-        sysconfig_where = sysconfig and " and ".join(sysconfig["files"])
-        self.settle(sysconfig, sysconfig_where)
+        self.settle(sysconfig, sysconfig and sysconfig.get("_where"))
         self.settle(static_pod, params["manifest"])
         self.settle(process, "the command line of the running %s (pid %s)"
                     % (params["process_name"], process and process["pid"]))
@@ -704,13 +1042,13 @@ class ApiserverCount:
 
         count = disk and disk["apiserver_count"]
         reconciler = (disk and disk["reconciler"]) or "unknown"
-        count_path = disk and disk.get("count_path")
+        count_path = disk and self.place_of(disk, "apiserver-count", disk["path"])
         if disk is not None and disk.get("_flags") is not None:
             self.check_count(disk["_flags"], count, reconciler, count_path, expected)
 
         restart_pending = None
         if process is not None and process.get("_flags") is not None and disk is not None and disk.get("_flags") is not None:
-            restart_pending = self.check_restart(process, disk, layout)
+            restart_pending = self.check_restart(process, disk, layout, unit)
 
         endpoints = None
         if params["api_url"]:
@@ -731,7 +1069,7 @@ class ApiserverCount:
         sources = {}
         for key, source in (("sysconfig", sysconfig), ("static_pod", static_pod), ("process", process)):
             if source is not None:
-                source = dict((k, v) for k, v in source.items() if not k.startswith("_") and k != "count_path")
+                source = dict((k, v) for k, v in source.items() if not k.startswith("_"))
             sources[key] = source
 
         result = dict(
@@ -743,6 +1081,7 @@ class ApiserverCount:
             version=self.version_text,
             running=process is not None,
             restart_pending=restart_pending,
+            unit=unit and dict((k, v) for k, v in unit.items() if not k.startswith("_")),
             endpoints=endpoints,
             expected=expected,
             problems=self.problems,
@@ -773,7 +1112,7 @@ class ApiserverCount:
                 "%s in %s has no effect with the lease endpoint reconciler; it can be removed." % (shown, count_path)
             )
 
-    def check_restart(self, process, disk, layout):
+    def check_restart(self, process, disk, layout, unit):
         running, configured = process["_flags"], disk["_flags"]
         if dict(running) == dict(configured):
             return False
@@ -785,8 +1124,8 @@ class ApiserverCount:
                 diffs.append("--%s is %s running, %s in the configuration" % (flag, _show(flag, have), _show(flag, want)))
         name = self.params["process_name"]
         if layout == "sysconfig":
-            where = " and ".join(disk["files"])
-            todo = "restart %s (systemctl restart %s) to apply them" % (name, name)
+            where = disk["_where"]
+            todo = "restart %s (systemctl restart %s) to apply them" % (name, unit["name"] if unit else name)
         else:
             where = disk["path"]
             todo = ("the kubelet restarts a static pod when its manifest changes: if it has not, "
@@ -823,6 +1162,7 @@ def main():
             layout=dict(type="str", choices=["auto", "sysconfig", "static_pod"], default="auto"),
             sysconfig_dir=dict(type="path", default="/etc/kubernetes"),
             sysconfig_vars=dict(type="list", elements="str", default=SYSCONFIG_VARS),
+            unit=dict(type="str", default="kube-apiserver.service"),
             manifest=dict(type="path", default="/etc/kubernetes/manifests/kube-apiserver.yaml"),
             container=dict(type="str", default="kube-apiserver"),
             process_name=dict(type="str", default="kube-apiserver"),

@@ -119,6 +119,21 @@ def test_sysconfig_argv_empty_and_missing_variables_give_no_words():
     assert kf.sysconfig_argv({"A": "", "B": "  ", "C": "-x\t--y=1 \n--z"}, ["A", "B", "MISSING", "C"]) == ["-x", "--y=1", "--z"]
 
 
+def test_sysconfig_argv_quotes_in_a_value_group_words_as_systemd_does():
+    # replace_env_argv splits $VAR with EXTRACT_UNQUOTE: quotes group and are removed.
+    env = {"KUBE_API_ARGS": "--a='x y' --b=\"c\" d\\ e"}
+    assert kf.sysconfig_argv(env, ["KUBE_API_ARGS"]) == ["--a=x y", "--b=c", "d e"]
+
+
+@pytest.mark.parametrize(
+    "word, expected",
+    [("--apiserver-count=3", "apiserver-count"), ("--service_account_key_file", "service-account-key-file"),
+     ("-v=2", "v"), ("value", None), ("-", None), ("--", None), ("---", None), (None, None)],
+)
+def test_flag_of_word(word, expected):
+    assert kf.flag_of_word(word) == expected
+
+
 # -- flags_from_argv -------------------------------------------------------------
 
 

@@ -1,185 +1,46 @@
 """Unit tests of the kubeha.control_plane.apiserver_count module, run end to end through main().
 
-Each test builds a fake master in a temporary directory (sysconfig files, a static
-pod manifest, a process table with /proc/<pid>/cmdline files), calls main() with
-module arguments, and catches what exit_json/fail_json would have printed.
+Each test builds a fake master in a temporary directory (sysconfig files with the
+CentOS 7 unit as systemctl shows it, a static pod manifest, a process table with
+/proc/<pid>/cmdline files), calls main() with module arguments, and catches what
+exit_json/fail_json would have printed (harness: apiserver_count_harness.py). How the
+unit itself is read is tested in test_apiserver_count_unit.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import shutil
 from unittest import mock
 from urllib.error import HTTPError, URLError
 
 import pytest
-from ansible.module_utils import basic
+from apiserver_count_harness import (
+    API,
+    CENTOS7_ARGS,
+    CENTOS7_CMDLINE,
+    CENTOS7_STALE_CMDLINE,
+    ENDPOINTS_URL,
+    FIXTURES,
+    GARBAGE_CMDLINE,
+    KUBEADM_CMDLINE,
+    PYTHON_CMDLINE,
+    AnsibleExitJson,
+    FakeMaster,
+    _patched,
+    cmdline,
+    respond,
+    run_fail,
+    run_ok,
+)
 
 from ansible_collections.kubeha.control_plane.plugins.modules import apiserver_count
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
-            yield
-
-
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
-API = "https://10.146.47.100:6443"
-ENDPOINTS_URL = API + "/api/v1/namespaces/default/endpoints/kubernetes"
-
-# What the CentOS 7 unit passes from fixtures/centos7/{config,apiserver}, in ExecStart
-# order (one argument a line; test_kube_flags checks sysconfig_argv against the same file).
-with open(os.path.join(FIXTURES, "centos7", "argv")) as _fh:
-    CENTOS7_ARGS = _fh.read().splitlines()
-
-
-def cmdline(*argv):
-    """/proc/<pid>/cmdline content: every argument NUL-terminated."""
-    return b"".join(a.encode() + b"\x00" for a in argv)
-
-
-# /proc/1234/cmdline of the CentOS 7 kube-apiserver started by systemd.
-CENTOS7_CMDLINE = cmdline("/usr/bin/kube-apiserver", *CENTOS7_ARGS)
-# The same flags, but started before --apiserver-count=3 was written (still 1), another token file.
-CENTOS7_STALE_CMDLINE = (
-    b"/usr/bin/kube-apiserver\x00--logtostderr=true\x00--v=0\x00"
-    b"--etcd-servers=https://10.146.47.100:2379,https://10.146.47.110:2379,https://10.146.47.120:2379\x00"
-    b"--insecure-bind-address=127.0.0.1\x00--bind-address=0.0.0.0\x00--advertise-address=10.146.47.100\x00"
-    b"--allow-privileged=false\x00--service-cluster-ip-range=10.254.0.0/16\x00"
-    b"--admission-control=NamespaceLifecycle,NamespaceExists,LimitRanger,SecurityContextDeny,ServiceAccount,ResourceQuota\x00"
-    b"--apiserver-count=1\x00--service-account-key-file=/etc/kubernetes/serviceaccount.key\x00"
-    b"--tls-cert-file=/etc/kubernetes/certs/apiserver.crt\x00--tls-private-key-file=/etc/kubernetes/certs/apiserver.key\x00"
-    b"--token-auth-file=/etc/kubernetes/old_tokens.csv\x00--client-ca-file=/etc/kubernetes/certs/ca.crt\x00"
-)
-# A program with a shebang run through its interpreter (as a Python stand-in at /usr/bin/kube-apiserver is).
-PYTHON_CMDLINE = b"/usr/bin/python3\x00/usr/bin/kube-apiserver\x00" + CENTOS7_CMDLINE.split(b"\x00", 1)[1]
-KUBEADM_CMDLINE = (
-    b"kube-apiserver\x00--advertise-address=10.146.47.100\x00--allow-privileged=true\x00--authorization-mode=Node,RBAC\x00"
-    b"--client-ca-file=/etc/kubernetes/pki/ca.crt\x00--enable-admission-plugins=NodeRestriction\x00"
-    b"--enable-bootstrap-token-auth=true\x00--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt\x00"
-    b"--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt\x00"
-    b"--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key\x00"
-    b"--etcd-servers=https://10.146.47.100:2379,https://10.146.47.110:2379,https://10.146.47.120:2379\x00"
-    b"--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt\x00"
-    b"--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key\x00"
-    b"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname\x00"
-    b"--proxy-client-cert-file=/etc/kubernetes/pki/front-proxy-client.crt\x00"
-    b"--proxy-client-key-file=/etc/kubernetes/pki/front-proxy-client.key\x00"
-    b"--requestheader-allowed-names=front-proxy-client\x00"
-    b"--requestheader-client-ca-file=/etc/kubernetes/pki/front-proxy-ca.crt\x00"
-    b"--requestheader-extra-headers-prefix=X-Remote-Extra-\x00--requestheader-group-headers=X-Remote-Group\x00"
-    b"--requestheader-username-headers=X-Remote-User\x00--secure-port=6443\x00"
-    b"--service-account-issuer=https://kubernetes.default.svc.cluster.local\x00"
-    b"--service-account-key-file=/etc/kubernetes/pki/sa.pub\x00"
-    b"--service-account-signing-key-file=/etc/kubernetes/pki/sa.key\x00--service-cluster-ip-range=10.96.0.0/12\x00"
-    b"--tls-cert-file=/etc/kubernetes/pki/apiserver.crt\x00--tls-private-key-file=/etc/kubernetes/pki/apiserver.key\x00"
-)
-GARBAGE_CMDLINE = b"\xff\xfe\x00\x9c\x00kube-\xe9apiserver\x00"
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise AnsibleExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise AnsibleFailJson(kwargs)
-
-
-class FakeMaster:
-    """A master's files under a temporary directory."""
-
-    def __init__(self, root):
-        self.root = root
-        self.sysconfig_dir = root / "etc" / "kubernetes"
-        self.manifest = self.sysconfig_dir / "manifests" / "kube-apiserver.yaml"
-        self.proc = root / "proc"
-        self.manifest.parent.mkdir(parents=True)
-        self.proc.mkdir()
-        # What every /proc has besides the apiserver: non-pid entries, init, a kernel thread.
-        (self.proc / "self").mkdir()
-        (self.proc / "sys").mkdir()
-        (self.proc / "version").write_text("Linux version 6.1.0\n")
-        self.process(1, cmdline("/usr/lib/systemd/systemd", "--switched-root", "--system", "--deserialize", "31"))
-        self.process(2, b"")
-        self.process(77, cmdline("grep", "kube-apiserver"))
-        self.process(78, cmdline("/usr/bin/kube-controller-manager", "--master=http://127.0.0.1:8080"))
-
-    def process(self, pid, raw):
-        (self.proc / str(pid)).mkdir()
-        (self.proc / str(pid) / "cmdline").write_bytes(raw)
-
-    def sysconfig(self, config="centos7/config", apiserver="centos7/apiserver"):
-        if config:
-            shutil.copy(os.path.join(FIXTURES, config), self.sysconfig_dir / "config")
-        if apiserver:
-            shutil.copy(os.path.join(FIXTURES, apiserver), self.sysconfig_dir / "apiserver")
-
-    def static_pod(self, name="kubeadm-v1.30-kube-apiserver.yaml"):
-        shutil.copy(os.path.join(FIXTURES, name), self.manifest)
-
-    def args(self, **kwargs):
-        args = dict(sysconfig_dir=str(self.sysconfig_dir), manifest=str(self.manifest), proc_root=str(self.proc))
-        args.update(kwargs)
-        return args
 
 
 @pytest.fixture
 def master(tmp_path):
     return FakeMaster(tmp_path)
-
-
-@contextlib.contextmanager
-def _patched(args, bin_path=None, version_run=None, urlopen=None):
-    run_command = mock.Mock(return_value=version_run or (0, "", ""))
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(patch_module_args(args))
-        stack.enter_context(mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json))
-        stack.enter_context(mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=bin_path))
-        stack.enter_context(mock.patch.object(basic.AnsibleModule, "run_command", run_command))
-        opener = stack.enter_context(
-            mock.patch.object(apiserver_count, "open_url", side_effect=urlopen or AssertionError("unexpected request"))
-        )
-        yield run_command, opener
-
-
-def run_ok(args, **kwargs):
-    with _patched(args, **kwargs):
-        with pytest.raises(AnsibleExitJson) as result:
-            apiserver_count.main()
-    return result.value.args[0]
-
-
-def run_fail(args, **kwargs):
-    with _patched(args, **kwargs):
-        with pytest.raises(AnsibleFailJson) as result:
-            apiserver_count.main()
-    return result.value.args[0]
-
-
-def respond(name):
-    """An open_url stand-in that returns a fixture's bytes."""
-
-    def _open_url(url, **kwargs):
-        with open(os.path.join(FIXTURES, name), "rb") as fh:
-            return io.BytesIO(fh.read())
-
-    return _open_url
 
 
 # -- sysconfig layout ----------------------------------------------------------------
@@ -261,9 +122,9 @@ def test_restart_pending_names_flags_and_masks_secrets(master):
     assert result["apiserver_count"] == 3  # on disk
     assert result["sources"]["process"]["apiserver_count"] == 1
     assert result["problems"] == [
-        "the running kube-apiserver (pid 4242) was started with other flags than %s and %s sets now "
-        "(--apiserver-count is 1 running, 3 in the configuration; --token-auth-file is ******** running, ******** in "
-        "the configuration): restart kube-apiserver (systemctl restart kube-apiserver) to apply them."
+        "the running kube-apiserver (pid 4242) was started with other flags than kube-apiserver.service with %s and %s "
+        "sets now (--apiserver-count is 1 running, 3 in the configuration; --token-auth-file is ******** running, "
+        "******** in the configuration): restart kube-apiserver (systemctl restart kube-apiserver.service) to apply them."
         % (master.sysconfig_dir / "config", master.sysconfig_dir / "apiserver")
     ]
     assert "old_tokens" not in json.dumps(result)
@@ -334,8 +195,9 @@ def test_version_from_binary(master):
         with pytest.raises(AnsibleExitJson) as exc:
             apiserver_count.main()
     result = exc.value.args[0]
-    run_command.assert_called_once()
-    assert run_command.call_args[0][0] == ["/usr/bin/kube-apiserver", "--version"]
+    # systemctl show, then the version (the runner's first argument is the module).
+    assert [c[0][1] for c in run_command.call_args_list][1:] == [["/usr/bin/kube-apiserver", "--version"]]
+    assert run_command.call_args_list[1][1] == dict(environ_update=dict(LANG="C", LC_ALL="C"))
     assert result["version"] == "v1.10.13"
     assert result["reconciler"] == "master-count"
     assert result["problems"] == []
@@ -389,13 +251,14 @@ def test_reconciler_flag_on_old_version_and_invalid_values(master):
     with open(master.sysconfig_dir / "apiserver", "a") as fh:
         fh.write('KUBE_API_ARGS="--endpoint-reconciler-type=lease --apiserver-count=three"\n')
     result = run_ok(master.args(expected=3, version="1.8"))
-    files = "%s and %s" % (master.sysconfig_dir / "config", master.sysconfig_dir / "apiserver")
+    # Each problem names the file the flag comes from.
+    path = master.sysconfig_dir / "apiserver"
     assert result["apiserver_count"] is None
     assert result["problems"] == [
         "--apiserver-count=three in %s is not a positive integer (kube-apiserver refuses to start): "
-        "set --apiserver-count=3." % files,
+        "set --apiserver-count=3." % path,
         "--endpoint-reconciler-type is set in %s, but Kubernetes 1.8 does not know that flag (it appeared in 1.9) "
-        "and refuses to start: remove it." % files,
+        "and refuses to start: remove it." % path,
     ]
 
 
