@@ -15,7 +15,7 @@ import re
 import socket
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 try:
@@ -570,6 +570,67 @@ def vrrp_rich_rules(instances):
     return rules
 
 
+HOST_ADDRESS_VARS = ADDRESS_VARS + (VRRP_SRC_VARS[4], VRRP_SRC_VARS[6])
+
+
+def vip_host_conflicts(vips, hostvars, hosts, resolver=None):
+    """The hosts of ``hosts`` whose address is one of ``vips``: a list of dicts ``vip``, ``host``,
+    ``variable``, ``value`` and ``resolved``, in host order.
+
+    A host's addresses are the IP addresses among its ``kubeha_address``, ``ansible_host``,
+    ``keepalived_unicast_src_ip``, ``keepalived_unicast_src_ip6`` and inventory hostname, and the
+    address the other filters use for it (``kubeha_address``, else ``ansible_host``, else the
+    inventory hostname) when that is a DNS name: every address it resolves to on the controller
+    in the VIPs' families (``resolved`` is then true). An invalid ``kubeha_address`` is an error
+    naming the host, as in the other filters; other values that are not addresses are ignored.
+    """
+    filter_name = "vip_host_conflicts"
+    _require_netaddr(filter_name)
+    if isinstance(vips, (str, bytes, Mapping)) or not hasattr(vips, "__iter__"):
+        vips = [vips]
+    wanted = [str(_parse_vip(filter_name, i, item, "-")[0]) for i, item in enumerate(vips)]
+    families = sorted({netaddr.IPAddress(v).version for v in wanted})
+    names = _host_names(filter_name, hosts, "the 'hosts' argument")
+    resolver = resolver or _resolve
+    conflicts = []
+
+    def add(vip, host, var, value, resolved):
+        entry = {"vip": vip, "host": host, "variable": var, "value": to_text(value), "resolved": resolved}
+        if entry not in conflicts:
+            conflicts.append(entry)
+
+    for host in names:
+        hvars = _host_vars(filter_name, hostvars, host)
+        values = []
+        for var in HOST_ADDRESS_VARS:
+            try:
+                value = hvars.get(var)
+                if value not in (None, ""):
+                    values.append((var, to_text(value)))
+            except AnsibleError as exc:
+                raise AnsibleFilterError("%s: host '%s': %s cannot be evaluated: %s" % (filter_name, host, var, to_text(exc))) from None
+        values.append(("inventory_hostname", host))
+        # The address the other filters give the host: the first of ADDRESS_VARS set, else its name.
+        effective = next(((var, value) for var, value in values if var in ADDRESS_VARS + ("inventory_hostname",)))
+        for var, value in values:
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]
+            if netaddr.valid_ipv4(text, flags=netaddr.INET_PTON) or netaddr.valid_ipv6(text):
+                address = str(netaddr.IPAddress(text))
+                if address in wanted:
+                    add(address, host, var, value, False)
+            elif (var, value) == effective:
+                if var != "kubeha_address" and not _is_dns_name(text):
+                    continue  # not an address (an SSH alias?); the filters that need one say so
+                name, _key = normalize_address(filter_name, host, var, value)
+                for family in families:
+                    for address in resolver(name, family):
+                        if address in wanted:
+                            add(address, host, var, value, True)
+    return conflicts
+
+
 class FilterModule:
     """kubeha.control_plane endpoint filters."""
 
@@ -584,4 +645,5 @@ class FilterModule:
             "vip_url": vip_url,
             "firewalld_rich_rules": firewalld_rich_rules,
             "vrrp_rich_rules": vrrp_rich_rules,
+            "vip_host_conflicts": vip_host_conflicts,
         }

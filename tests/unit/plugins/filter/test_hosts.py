@@ -67,7 +67,8 @@ def test_vrrp_peers_excludes_self():
 
 def test_filter_module_exports_its_filters():
     assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses",
-                                               "lb_vips", "vip_url", "firewalld_rich_rules", "vrrp_rich_rules"}
+                                               "lb_vips", "vip_url", "firewalld_rich_rules", "vrrp_rich_rules",
+                                               "vip_host_conflicts"}
 
 
 @pytest.mark.parametrize(
@@ -216,3 +217,92 @@ def test_vip_url(lb_vars, url):
 def test_vip_url_errors(lb_vars, message):
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
         f.vip_url(lb_vars)
+
+
+# vip_host_conflicts: a VIP must be no host's address (issue 14: a master took a worker's address).
+INVENTORY = {
+    "m1": {"ansible_host": "10.0.0.11", "kubeha_address": "10.0.0.11"},
+    "m2": {"ansible_host": "203.0.113.12", "kubeha_address": "10.0.0.12"},  # SSH through a NAT address
+    "lb1": {"ansible_host": "10.0.0.21", "keepalived_unicast_src_ip6": "fd00::21"},
+    "w1": {"ansible_host": "10.0.0.31"},
+    "w2": {"kubeha_address": "worker-2.example.com", "ansible_host": "10.0.0.32"},
+    "w3": {"ansible_host": "jump-alias"},  # an SSH alias, not an address: ignored
+    "10.0.0.40": {},  # the inventory name is the address
+    "etcd1": {"kubeha_address": "[FD00:0::51]"},
+}
+NAMES = {("worker-2.example.com", 4): ["10.0.0.99"], ("worker-2.example.com", 6): ["fd00::99"]}
+
+
+def resolver(name, family):
+    return NAMES.get((name, family), [])
+
+
+def conflicts(vips, hostvars=None, hosts=None):
+    hostvars = INVENTORY if hostvars is None else hostvars
+    return f.vip_host_conflicts(vips, hostvars, list(hostvars) if hosts is None else hosts, resolver=resolver)
+
+
+def test_vip_host_conflicts_none_for_free_vips():
+    assert conflicts(["10.0.0.100", "fd00::100"]) == []
+
+
+@pytest.mark.parametrize("vip, host, variable, value, resolved", [
+    ("10.0.0.31", "w1", "ansible_host", "10.0.0.31", False),  # a worker (the 0.4.0 failure)
+    ("10.0.0.12", "m2", "kubeha_address", "10.0.0.12", False),
+    ("203.0.113.12", "m2", "ansible_host", "203.0.113.12", False),  # even when kubeha_address wins elsewhere
+    ("10.0.0.21", "lb1", "ansible_host", "10.0.0.21", False),
+    ("fd00::21", "lb1", "keepalived_unicast_src_ip6", "fd00::21", False),
+    ("10.0.0.40", "10.0.0.40", "inventory_hostname", "10.0.0.40", False),
+    ("fd00::51", "etcd1", "kubeha_address", "[FD00:0::51]", False),  # canonical on both sides
+    ("10.0.0.99", "w2", "kubeha_address", "worker-2.example.com", True),  # a name, resolved on the controller
+    ("fd00::99", "w2", "kubeha_address", "worker-2.example.com", True),
+])
+def test_vip_host_conflicts_names_host_variable_and_value(vip, host, variable, value, resolved):
+    assert conflicts(["10.0.0.100", vip]) == [
+        {"vip": vip, "host": host, "variable": variable, "value": value, "resolved": resolved}]
+
+
+def test_vip_host_conflicts_vips_written_otherwise_and_as_dicts():
+    found = conflicts([{"address": "FD00::0:51", "virtual_router_id": 5}, " 10.0.0.31 "])
+    assert [(c["vip"], c["host"]) for c in found] == [("10.0.0.31", "w1"), ("fd00::51", "etcd1")]  # host order
+    assert conflicts("10.0.0.31")[0]["host"] == "w1"  # a single VIP (kubeha_vip)
+
+
+def test_vip_host_conflicts_in_host_order_every_variable():
+    hv = {"a": {"ansible_host": "10.0.0.5"}, "b": {"kubeha_address": "10.0.0.5", "ansible_host": "10.0.0.5"}}
+    assert [(c["host"], c["variable"]) for c in conflicts(["10.0.0.5"], hv)] == [
+        ("a", "ansible_host"), ("b", "kubeha_address"), ("b", "ansible_host")]
+
+
+def test_vip_host_conflicts_only_the_given_hosts():
+    assert conflicts(["10.0.0.31"], hosts=["m1", "m2"]) == []
+
+
+def test_vip_host_conflicts_resolves_only_the_address_the_filters_use():
+    calls = []
+
+    def recording(name, family):
+        calls.append((name, family))
+        return ["10.0.0.31"]
+    hv = {"n1": {"kubeha_address": "10.0.0.1", "ansible_host": "ssh.example.com"}, "n2.example.com": {}}
+    found = f.vip_host_conflicts(["10.0.0.31"], hv, list(hv), resolver=recording)
+    # n1's ansible_host is not its address (kubeha_address is): never resolved; n2's name is, in the VIPs' family only.
+    assert calls == [("n2.example.com", 4)]
+    assert found == [{"vip": "10.0.0.31", "host": "n2.example.com", "variable": "inventory_hostname",
+                      "value": "n2.example.com", "resolved": True}]
+
+
+@pytest.mark.parametrize("vips, hostvars, hosts, message", [
+    (["10.0.0.300"], {}, ["m1"], 'vip_host_conflicts: keepalived_vips has "10.0.0.300", which is not a valid IPv4 or IPv6 address'),
+    (["10.0.0.5"], {"m1": {"kubeha_address": "10.0.0.300"}}, ["m1"],
+     "vip_host_conflicts: host 'm1' has an invalid address '10.0.0.300' in kubeha_address"),
+    (["10.0.0.5"], {}, ["m1"], "vip_host_conflicts: host 'm1' is not in hostvars"),
+    (["10.0.0.5"], {}, "m1", "vip_host_conflicts: the 'hosts' argument must be a list of inventory hostnames"),
+])
+def test_vip_host_conflicts_errors(vips, hostvars, hosts, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        f.vip_host_conflicts(vips, hostvars, hosts, resolver=resolver)
+
+
+def test_vip_host_conflicts_unresolvable_name_is_no_conflict():
+    assert conflicts(["10.0.0.5"], {"m1": {"kubeha_address": "nowhere.invalid"}}) == []
