@@ -48,14 +48,21 @@ from __future__ import annotations
 
 import sys
 
+from . import kubeadm
 from .apiserver import ApiServer
 from .core import FlagError, read_version, version_info
 from .election import run_elected
-from .flags import FLAGS, parse_flags
-from .kubelet import run_node_agent
+from .flags import FLAGS, check_flags, parse_flags, report
+from .nodeagent import run_kubelet, run_proxy
 
 
 def main(argv):
+    if len(argv) >= 2 and argv[1] in ("kubeadm", "kubeadm-lab"):
+        try:
+            return (kubeadm.main if argv[1] == "kubeadm" else kubeadm.lab_main)(argv[2:], read_version())
+        except FlagError as err:
+            sys.stderr.write("%s\n" % err)
+            return 1
     if len(argv) < 2 or argv[1] not in FLAGS:
         sys.stderr.write("usage: kubeha_standin {%s} [flags]\n" % "|".join(sorted(FLAGS)))
         return 2
@@ -66,15 +73,21 @@ def main(argv):
         if opts.get("version"):
             print("Kubernetes %s" % version_info(version)["gitVersion"])
             return 0
+        check_flags(component, opts, version)  # the checks the real binary makes after parsing
         if component == "apiserver":
             ApiServer(opts, version).serve()
         elif component in ("scheduler", "controller-manager"):
-            run_elected(component, opts)
+            run_elected(component, opts, version)
+        elif component == "kubelet":
+            run_kubelet(opts, version)
         else:
-            run_node_agent(component, opts, version)
+            run_proxy(opts, version)
     except FlagError as err:
-        sys.stderr.write("Error: %s\n" % err)
-        return 1
+        # As the real binary of that version prints it (flags.report): first stderr
+        # line and exit code included.
+        text, code = report(component, version, err, argv[0])
+        sys.stderr.write(text)
+        return code
     return 0
 
 

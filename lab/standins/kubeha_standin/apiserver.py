@@ -1,10 +1,13 @@
 # KUBEHA LAB STAND-IN -- NOT KUBERNETES. See lab/standins/kubeha_standin/__init__.py.
-"""kube-apiserver: TLS and the legacy insecure port, health, version, endpoints, leases."""
+"""kube-apiserver: TLS and the legacy insecure port, authentication and authorization
+(auth.py), health, version, the objects the lab's clients use (store.py), the "kubernetes"
+endpoints (endpoints.py), service-account tokens (TokenRequest)."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import os
 import signal
 import socket
@@ -15,10 +18,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+from .auth import UNSECURED, Authenticator, Authorizer, TokenSigner, forbidden_message
 from .core import READYZ_DELAY_FILE, RECONCILE_INTERVAL, FlagError, log, sd_notify, version_info, write_state
 from .endpoints import endpoints_object, lease_reconcile, master_count_reconcile
 from .etcd import Etcd
 from .flags import RECONCILERS
+from .store import RESOURCES, ApiError, Store, daemonset_status, now_rfc3339
 
 
 class ProbeDelay:
@@ -74,9 +79,44 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
     except (OSError, ValueError):
         request_queue_size = 4096
 
-    def __init__(self, address, handler):
+    def __init__(self, address, handler, context=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.context = context
         super().__init__(address, handler)
+
+    def finish_request(self, request, client_address):
+        """The TLS handshake happens here, in the request's own thread (not in accept(),
+        where one slow or frozen client would hold up every other)."""
+        if self.context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        tls.settimeout(None)
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+
+# /api/v1/namespaces/<ns>/<resource>[/<name>[/<subresource>]] and /apis/<group>/<version>/namespaces/...
+_RESOURCE_PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)/namespaces/(?P<ns>[^/]+)/(?P<resource>[^/]+)"
+                            r"(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$")
+_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized",
+                "reason": "Unauthorized", "code": 401}
+
+
+def _read_file(flag, path, what):
+    """Read a file the apiserver needs at start, failing as kube-apiserver does."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as err:
+        raise FlagError("%s: open %s: %s" % (what, path, os.strerror(err.errno) if err.errno else err)) from None
 
 
 class ApiServer:
@@ -90,17 +130,24 @@ class ApiServer:
             raise FlagError("--apiserver-count must be at least 1")
         if not opts["etcd-servers"]:
             raise FlagError("--etcd-servers must be specified")
-        for flag in ("service-account-key-file", "service-account-signing-key-file"):
-            if opts.get(flag) and not os.path.exists(opts[flag]):
-                # The real apiserver refuses to start; the stand-in only warns, so the
-                # package-default state runs until the collection distributes the key.
-                log("WARNING: --%s=%s does not exist (the real kube-apiserver would not start)" % (flag, opts[flag]))
+        # Files are read now, as the process user (User= of the unit): an unreadable one stops it.
+        if opts.get("client-ca-file"):
+            _read_file("client-ca-file", opts["client-ca-file"], "unable to load client CA file")
+        self.authn = Authenticator(opts)
+        self.authz = Authorizer(opts)
+        self.signer = None
+        if opts.get("service-account-signing-key-file"):
+            _read_file("service-account-signing-key-file", opts["service-account-signing-key-file"],
+                       "failed to parse service-account-signing-key-file")
+            self.signer = TokenSigner(opts["service-account-signing-key-file"],
+                                      (opts.get("service-account-issuer") or "").split(",")[0])
         try:
             self.etcd = Etcd(opts["etcd-servers"], opts.get("etcd-cafile", ""),
                              opts.get("etcd-certfile", ""), opts.get("etcd-keyfile", ""))
         except (OSError, ssl.SSLError) as err:
             raise FlagError("cannot load the etcd client TLS files: %s" % err) from None
         self.prefix = opts["etcd-prefix"].rstrip("/")
+        self.store = Store(self.etcd, self.prefix)
         self.endpoints_key = "%s/services/endpoints/default/kubernetes" % self.prefix
         self.address = opts["advertise-address"] or self._guess_address()
         self.ports = [{"name": "https", "port": opts["secure-port"], "protocol": "TCP"}]
@@ -110,6 +157,7 @@ class ApiServer:
         self.stop = threading.Event()
         self.lease = None
         self.servers = []
+        self.tls = self._tls_context()
 
     def _guess_address(self):
         try:
@@ -121,27 +169,38 @@ class ApiServer:
         cert, key = self.opts["tls-cert-file"], self.opts["tls-private-key-file"]
         if not cert:
             # Like the real apiserver: a self-signed serving certificate in --cert-dir.
-            os.makedirs(self.opts["cert-dir"], exist_ok=True)
             cert = os.path.join(self.opts["cert-dir"], "apiserver.crt")
             key = os.path.join(self.opts["cert-dir"], "apiserver.key")
             if not os.path.exists(cert):
-                subprocess.run(
-                    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-                     "-subj", "/CN=%s@kubeha-standin" % socket.gethostname(), "-keyout", key, "-out", cert],
-                    check=True, capture_output=True,
-                )
+                try:
+                    os.makedirs(self.opts["cert-dir"], exist_ok=True)
+                    subprocess.run(
+                        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+                         "-subj", "/CN=%s@kubeha-standin" % socket.gethostname(), "-keyout", key, "-out", cert],
+                        check=True, capture_output=True,
+                    )
+                except (OSError, subprocess.CalledProcessError) as err:
+                    raise FlagError("Unable to generate self signed cert: %s" % err) from None
+        for path in (cert, key):
+            _read_file("tls", path, "unable to load server certificate")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:
             ctx.load_cert_chain(cert, key or None)
         except (OSError, ssl.SSLError) as err:
             raise FlagError("unable to load server certificate %s: %s" % (cert, err)) from None
+        if self.opts.get("client-ca-file"):
+            # Ask for a client certificate; one signed by --client-ca-file authenticates.
+            ctx.load_verify_locations(cafile=self.opts["client-ca-file"])
+            ctx.verify_mode = ssl.CERT_OPTIONAL
         return ctx
 
+    # -------------------------------------------------------------- requests
     def handler(self):
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            secure = True
 
             def log_message(self, fmt, *args):  # quiet: probes every second
                 pass
@@ -154,8 +213,52 @@ class ApiServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self):  # noqa: N802
+            def body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    return json.loads(raw or b"{}")
+                except ValueError:
+                    raise ApiError(400, "BadRequest", "the body of the request could not be decoded as JSON") from None
+
+            def identity(self):
+                if not self.secure:
+                    return UNSECURED  # the legacy insecure port: no authentication, no authorization
+                peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+                return api.authn.authenticate(peer, self.headers.get("Authorization"))
+
+            def handle_any(self, method):
                 path = self.path.split("?")[0]
+                ident = self.identity()
+                if ident is None:
+                    self.reply(401, UNAUTHORIZED)
+                    return
+                verb = _VERBS.get(method, method.lower())
+                match = _RESOURCE_PATH.match(path)
+                try:
+                    if match is None:
+                        if not api.authz.allowed(ident, verb, path=path):
+                            raise ApiError(403, "Forbidden", forbidden_message(ident, verb, path=path))
+                        if method != "GET":
+                            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                        self.non_resource(path)
+                        return
+                    group, ns, resource = match.group("group") or "", match.group("ns"), match.group("resource")
+                    name, sub = match.group("name") or "", match.group("sub") or ""
+                    if not api.authz.allowed(ident, verb, group=group, resource=resource, namespace=ns, name=name, subresource=sub):
+                        raise ApiError(403, "Forbidden", forbidden_message(ident, verb, group=group, resource=resource,
+                                                                           namespace=ns, name=name),
+                                       {"name": name, "group": group, "kind": resource})
+                    code, obj = api.resource(method, group, ns, resource, name, sub,
+                                             self.body() if method in ("POST", "PUT", "PATCH") else None)
+                    self.reply(code, obj)
+                except ApiError as err:
+                    self.reply(err.code, err.status())
+                except (OSError, KeyError, ValueError) as err:
+                    self.reply(503, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503,
+                                     "reason": "ServiceUnavailable", "message": str(err)})
+
+            def non_resource(self, path):
                 if path in ("/healthz", "/readyz"):
                     delay = api.probe_delay.seconds()
                     if delay:
@@ -172,67 +275,67 @@ class ApiServer:
                         self.reply(200, "ok")
                 elif path == "/version":
                     self.reply(200, version_info(api.version))
-                elif path == "/api/v1/namespaces/default/endpoints/kubernetes":
-                    try:
-                        self.reply(200, api.endpoints())
-                    except OSError as err:
-                        self.reply(503, {"kind": "Status", "status": "Failure", "message": str(err)})
-                elif (path.startswith("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/")
-                      or path.startswith("/api/v1/namespaces/kube-system/endpoints/")):
-                    # The leader record: a Lease (1.14 and later), or the annotation of
-                    # the component's Endpoints object (the older lock).
-                    name = path.rsplit("/", 1)[1]
-                    try:
-                        holder = api.etcd.get(api.lease_key(name)) or ""
-                    except OSError as err:
-                        self.reply(503, {"kind": "Status", "message": str(err)})
-                        return
-                    meta = {"name": name, "namespace": "kube-system"}
-                    if "/leases/" in path:
-                        self.reply(200, {"kind": "Lease", "metadata": meta, "spec": {"holderIdentity": holder}})
-                    else:
-                        meta["annotations"] = {"control-plane.alpha.kubernetes.io/leader":
-                                               json.dumps({"holderIdentity": holder})}
-                        self.reply(200, {"kind": "Endpoints", "metadata": meta, "subsets": []})
                 else:
-                    self.reply(404, {"kind": "Status", "status": "Failure", "code": 404})
+                    self.reply(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                                     "reason": "NotFound", "message": "the server could not find the requested resource"})
 
-            def do_POST(self):  # noqa: N802  leader election: acquire or renew a lease
-                path = self.path.split("?")[0]
-                prefix = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/"
-                if not path.startswith(prefix):
-                    self.reply(404, {"kind": "Status", "code": 404})
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    req = json.loads(self.rfile.read(length) or b"{}")
-                    holder, lease = api.elect(path[len(prefix):], req["holderIdentity"],
-                                              int(req.get("leaseDurationSeconds", 15)), req.get("etcdLease"))
-                except (OSError, KeyError, ValueError) as err:
-                    self.reply(503, {"kind": "Status", "message": str(err)})
-                    return
-                self.reply(200 if holder == req["holderIdentity"] else 409,
-                           {"kind": "Lease", "spec": {"holderIdentity": holder}, "etcdLease": lease})
+            def do_GET(self):  # noqa: N802
+                self.handle_any("GET")
+
+            def do_POST(self):  # noqa: N802
+                self.handle_any("POST")
+
+            def do_PUT(self):  # noqa: N802
+                self.handle_any("PUT")
+
+            def do_PATCH(self):  # noqa: N802
+                self.handle_any("PATCH")
 
         return Handler
 
-    def lease_key(self, name):
-        return "%s/leases/kube-system/%s" % (self.prefix, name)
+    def resource(self, method, group, ns, resource, name, sub, body):
+        """(HTTP code, object) of a request on a namespaced resource."""
+        if resource == "serviceaccounts" and sub == "token" and method == "POST":
+            return 201, self.token_request(ns, name, body or {})
+        if (group, resource) not in RESOURCES or sub:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if group == "" and resource == "endpoints" and ns == "default" and name == "kubernetes" and method == "GET":
+            return 200, self.endpoints()
+        if method == "GET":
+            if not name:
+                items = self.store.list_prefix(group, resource, ns)
+                return 200, {"kind": RESOURCES[(group, resource)][0] + "List", "apiVersion": RESOURCES[(group, resource)][1],
+                             "metadata": {}, "items": items}
+            obj = self.store.get(group, resource, ns, name)
+            if resource == "daemonsets":
+                obj["status"] = daemonset_status(obj, self.store.list_prefix("", "pods", ns),
+                                                 self.store.list_prefix("coordination.k8s.io", "leases", "kube-node-lease"))
+            return 200, obj
+        if method == "POST" and not name:
+            return 201, self.store.create(group, resource, ns, body)
+        if method == "PUT" and name:
+            if (body.get("metadata") or {}).get("name", name) != name:
+                raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)"
+                               % (body["metadata"]["name"], name))
+            return 200, self.store.update(group, resource, ns, name, body)
+        if method == "PATCH" and name:
+            return 200, self.store.patch(group, resource, ns, name, body)
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
+    def token_request(self, ns, name, body):
+        if self.signer is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        seconds = int((body.get("spec") or {}).get("expirationSeconds") or 3600)
+        token, exp = self.signer.issue(ns, name, seconds, (body.get("spec") or {}).get("audiences"))
+        return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": ns, "creationTimestamp": now_rfc3339()},
+                "spec": body.get("spec") or {},
+                "status": {"token": token, "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))}}
+
+    # -------------------------------------------------------------- the kubernetes endpoints
     def live_apiservers(self):
         """Addresses of the apiservers registered in etcd (their leases have not expired)."""
         return sorted(self.etcd.get_prefix("%s/masterleases/" % self.prefix).values())
-
-    def elect(self, name, holder, ttl, lease):
-        key = self.lease_key(name)
-        current = self.etcd.get(key)
-        if current == holder and lease:
-            self.etcd.keepalive(lease)  # renew
-            return holder, lease
-        if current:
-            return current, None  # held by another candidate
-        lease = self.etcd.grant(ttl)
-        return self.etcd.acquire(key, holder, lease), lease
 
     def stored_endpoints(self):
         """(stored Endpoints object or None, its mod_revision)."""
@@ -296,22 +399,26 @@ class ApiServer:
                     log(message)
                 return
 
+    # -------------------------------------------------------------- life cycle
     def serve(self):
         threading.Thread(target=self.register_loop, daemon=True).start()
         threading.Thread(target=self.reconcile_loop, daemon=True).start()
-        listeners = [(self.opts["bind-address"], self.opts["secure-port"], self._tls_context())]
-        if self.opts["insecure-port"]:
+        listeners = [(self.opts["bind-address"], self.opts["secure-port"], self.tls)]
+        if self.opts.get("insecure-port"):
             listeners.append((self.opts["insecure-bind-address"], self.opts["insecure-port"], None))
         for host, port, ctx in listeners:
-            srv = Server((host, port), self.handler())
-            if ctx:
-                srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+            handler = self.handler()
+            handler.secure = ctx is not None
+            try:
+                srv = Server((host, port), handler, ctx)
+            except OSError as err:
+                raise FlagError("failed to listen on %s:%d: %s" % (host, port, err)) from None
             self.servers.append(srv)
             threading.Thread(target=srv.serve_forever, daemon=True).start()
             log("serving %s on %s:%d" % ("securely" if ctx else "insecurely", host, port))
-        log("Kubernetes %s, etcd servers %s, apiserver-count %d, endpoint reconciler %s, advertise %s"
+        log("Kubernetes %s, etcd servers %s, apiserver-count %d, endpoint reconciler %s, advertise %s, anonymous auth %s"
             % (version_info(self.version)["gitVersion"], self.etcd.servers, self.opts["apiserver-count"],
-               self.opts["endpoint-reconciler-type"], self.address))
+               self.opts["endpoint-reconciler-type"], self.address, self.authn.anonymous))
         write_state("apiserver", {"pid": os.getpid(), "flags": self.opts})
         sd_notify("READY=1")
         signal.signal(signal.SIGTERM, lambda *a: self.shutdown())
@@ -342,5 +449,3 @@ class ApiServer:
             os._exit(0)
 
         threading.Thread(target=finish, daemon=True).start()
-
-

@@ -43,13 +43,18 @@ def parse_version(text):
 
 
 def read_version(path=None):
-    """The configured Kubernetes version (VERSION_FILE); DEFAULT_VERSION without the file."""
+    """The Kubernetes version this program plays: KUBEHA_STANDIN_VERSION (the kubelet
+    stand-in sets it from a static pod's image tag, so a manifest that names a new image
+    runs that version, as after `kubeadm upgrade`), else VERSION_FILE (the version of
+    the installed packages), else DEFAULT_VERSION."""
+    text = None if path else os.environ.get("KUBEHA_STANDIN_VERSION")
     path = path or VERSION_FILE
-    try:
-        with open(path) as fh:
-            text = fh.read().strip()
-    except FileNotFoundError:
-        text = DEFAULT_VERSION
+    if not text:
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except FileNotFoundError:
+            text = DEFAULT_VERSION
     try:
         return parse_version(text)
     except ValueError as err:

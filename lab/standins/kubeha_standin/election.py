@@ -1,51 +1,172 @@
 # KUBEHA LAB STAND-IN -- NOT KUBERNETES. See lab/standins/kubeha_standin/__init__.py.
-"""kube-scheduler and kube-controller-manager: leader election through the API server."""
+"""kube-scheduler and kube-controller-manager: leader election through the API server,
+as client-go's leaderelection package does it
+(k8s.io/client-go/tools/leaderelection, LeaderElector.tryAcquireOrRenew):
+
+- the lock is a Lease in kube-system (coordination.k8s.io/v1: holderIdentity,
+  leaseDurationSeconds, acquireTime, renewTime, leaseTransitions), or before
+  Kubernetes 1.17 the annotation control-plane.alpha.kubernetes.io/leader of an
+  Endpoints object of that name (1.17-1.19: both, "endpointsleases"; leases from 1.20,
+  the default of --leader-elect-resource-lock);
+- a candidate takes a lock whose holder it has not seen renew for leaseDuration (by
+  its own clock: the time it last saw the record change), with an update that carries
+  the record's resourceVersion, so two candidates never both win;
+- the leader renews every retry period; if it cannot renew within renewDeadline it
+  logs "leaderelection lost" and exits with status 1 (the unit or the kubelet starts
+  it again, as a standby);
+- the record stays in the API after its holder died: a leader is only a leader while
+  renewTime + leaseDurationSeconds lies in the future.
+The identity is <hostname>_<uuid>, as the real components make it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import sys
 import time
+import uuid
 
-from .core import http_get, log, sd_notify, write_state
-from .kubeconfig import api_server_url
+from .core import log, sd_notify, write_state
+from .kubeconfig import ClientError, component_client
+from .store import now_rfc3339
+
+LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 
 
-def run_elected(component, opts):
+def default_lock(version):
+    if version < (1, 17, 0):
+        return "endpoints"
+    return "endpointsleases" if version < (1, 20, 0) else "leases"
+
+
+def _parse_time(text):
+    if not text:
+        return 0.0
+    base, _, frac = text.rstrip("Z").partition(".")
+    return time.mktime(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) - time.timezone + (float("0." + frac) if frac else 0.0)
+
+
+class Lock:
+    """Get and update the leader record of one lock object."""
+
+    def __init__(self, client, kind, name):
+        self.client, self.kind, self.name = client, kind, name
+        if kind == "leases":
+            self.path = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
+        else:
+            self.path = "/api/v1/namespaces/kube-system/endpoints"
+        self.obj = None
+
+    def _fail(self, status, body, what):
+        message = body.get("message") if isinstance(body, dict) else str(body)
+        raise ClientError("%s: %s" % (what, message or "HTTP %d" % status))
+
+    def get(self):
+        """The record (dict in LeaderElectionRecord form) or None when the object does not exist."""
+        status, body, _h = self.client.get("%s/%s" % (self.path, self.name))
+        if status == 404:
+            self.obj = None
+            return None
+        if status != 200:
+            self._fail(status, body, "error retrieving resource lock kube-system/%s" % self.name)
+        self.obj = body
+        if self.kind == "leases":
+            spec = body.get("spec") or {}
+            return {"holderIdentity": spec.get("holderIdentity", ""), "leaseDurationSeconds": spec.get("leaseDurationSeconds", 0),
+                    "acquireTime": spec.get("acquireTime", ""), "renewTime": spec.get("renewTime", ""),
+                    "leaderTransitions": spec.get("leaseTransitions", 0)}
+        raw = ((body.get("metadata") or {}).get("annotations") or {}).get(LEADER_ANNOTATION)
+        return json.loads(raw) if raw else {}
+
+    def write(self, record):
+        """Create or update (with the resourceVersion read): True when it succeeded."""
+        if self.kind == "leases":
+            spec = {"holderIdentity": record["holderIdentity"], "leaseDurationSeconds": record["leaseDurationSeconds"],
+                    "acquireTime": record["acquireTime"], "renewTime": record["renewTime"],
+                    "leaseTransitions": record["leaderTransitions"]}
+            obj = dict(self.obj or {"metadata": {"name": self.name, "namespace": "kube-system"}}, spec=spec)
+        else:
+            obj = dict(self.obj or {"metadata": {"name": self.name, "namespace": "kube-system"}, "subsets": []})
+            meta = dict(obj.get("metadata") or {})
+            meta["annotations"] = dict(meta.get("annotations") or {}, **{LEADER_ANNOTATION: json.dumps(record)})
+            obj["metadata"] = meta
+        if self.obj is None:
+            status, body, _h = self.client.request("POST", self.path, obj)
+        else:
+            status, body, _h = self.client.request("PUT", "%s/%s" % (self.path, self.name), obj)
+        if status in (200, 201):
+            self.obj = body
+            return True
+        if status == 409:  # someone else wrote it first
+            return False
+        self._fail(status, body, "error %s lock kube-system/%s" % ("creating" if self.obj is None else "updating", self.name))
+        return False
+
+
+def run_elected(component, opts, version):
     name = "kube-" + component
-    identity = "%s_%d" % (socket.gethostname(), os.getpid())
-    master = api_server_url(component, opts)
-    retry = opts["leader-elect-retry-period"]
+    identity = "%s_%s" % (socket.gethostname(), uuid.uuid4())
+    client = component_client(component, opts, version)
+    master = client.server
+    if component == "controller-manager" and opts.get("service-account-private-key-file"):
+        try:
+            with open(opts["service-account-private-key-file"], "rb"):
+                pass
+        except OSError as err:
+            text = "error reading key for service account token controller: open %s: %s" % (
+                opts["service-account-private-key-file"], os.strerror(err.errno) if err.errno else err)
+            if version >= (1, 6, 0):  # started first and fatal from 1.6; 1.5 logged it and went on without it
+                log(text)
+                sys.exit(1)
+            log("Error reading key for service account token controller: %s" % text.split(": ", 1)[1])
     if not opts["leader-elect"]:
         log("%s: leader election disabled, active" % name)
         write_state(component, {"role": "active", "leader_elect": False, "identity": identity, "master": master})
         sd_notify("READY=1")
         while True:
             time.sleep(3600)
-    log("%s: attempting to acquire leader lease kube-system/%s via %s" % (name, name, master))
+    kind = opts.get("leader-elect-resource-lock") or default_lock(version)
+    locks = [Lock(client, k, name) for k in (["endpoints", "leases"] if kind == "endpointsleases" else [kind])]
+    duration = max(1, int(opts["leader-elect-lease-duration"]))
+    deadline, retry = opts["leader-elect-renew-deadline"], opts["leader-elect-retry-period"]
+    log("%s: attempting to acquire leader lease kube-system/%s via %s (%s)..." % (name, name, master, kind))
     sd_notify("READY=1")
-    lease, role = None, None
-    ttl = max(1, int(opts["leader-elect-lease-duration"]))
+    observed, observed_at, leader, last_renew, last_error = None, 0.0, False, 0.0, ""
+    holder = ""
     while True:
+        now = time.time()
         try:
-            status, body = http_get(
-                "%s/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/%s" % (master, name),
-                data={"holderIdentity": identity, "leaseDurationSeconds": ttl, "etcdLease": lease}, method="POST",
-            )
-            data = json.loads(body)
-            lease = data.get("etcdLease") if status == 200 else None
-            new_role = "leader" if status == 200 else "standby"
-            holder = data.get("spec", {}).get("holderIdentity", "")
-        except (OSError, ValueError) as err:
-            new_role, holder, lease = "standby", "", None
-            log("%s: error retrieving lease: %s" % (name, err))
-        if new_role != role:
-            log("%s: successfully acquired lease kube-system/%s" % (name, name) if new_role == "leader"
-                else "%s: lease kube-system/%s is held by %r, standing by" % (name, name, holder))
-            role = new_role
-        write_state(component, {"role": role, "leader_elect": True, "identity": identity,
-                                "holder": holder, "master": master})
+            record = locks[0].get()
+            for extra in locks[1:]:
+                extra.get()
+            if record != observed:
+                observed, observed_at = record, now
+            holder = (record or {}).get("holderIdentity", "")
+            if record and holder and holder != identity and observed_at + duration > now:
+                ok = False  # held by someone who renewed within a lease duration (as we saw it)
+            else:
+                stamp = now_rfc3339(micro=kind == "leases")
+                new = {"holderIdentity": identity, "leaseDurationSeconds": duration, "renewTime": stamp,
+                       "acquireTime": record["acquireTime"] if record and holder == identity else stamp,
+                       "leaderTransitions": (record or {}).get("leaderTransitions", 0) + (0 if holder == identity or not record else 1)}
+                ok = all(lock.write(new) for lock in locks)
+                if ok:
+                    observed, observed_at, holder = new, now, identity
+            last_error = ""
+        except (ClientError, OSError, ValueError, KeyError, TypeError) as err:
+            ok, last_error = False, str(err)
+            log("%s: %s" % (name, err))
+        if ok:
+            if not leader:
+                log("%s: successfully acquired lease kube-system/%s" % (name, name))
+            leader, last_renew = True, now
+        elif leader and now - last_renew > deadline:
+            log("%s: failed to renew lease kube-system/%s: timed out waiting for the condition" % (name, name))
+            log("%s: leaderelection lost" % name)
+            sys.exit(1)
+        write_state(component, {"role": "leader" if leader else "standby", "leader_elect": True, "identity": identity,
+                                "holder": holder, "master": master, "lock": kind, "last_error": last_error,
+                                "last_renew": last_renew})
         time.sleep(retry)
-
-

@@ -11,11 +11,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 
-from .core import STATE_DIR, FlagError, http_get, log, sd_notify, write_state
-from .kubeconfig import api_server_url, load_document, yaml
+from .core import STATE_DIR, FlagError, log
+from .kubeconfig import load_document, yaml
 
 POD_STATE_DIR = os.path.join(STATE_DIR, "pods")
 JOURNAL_STREAM = "/run/systemd/journal/stdout"
@@ -43,13 +42,35 @@ def static_pod_path(opts, version):
         raise FlagError("failed to load kubelet config file %s: %s" % (opts["config"], err)) from None
 
 
-def parse_pod(data):
-    """(name, grace seconds, [(container, argv, env)]) of a static pod manifest;
+def parse_pod(data, node_name=""):
+    """(name, grace seconds, [(container, argv, env)]) of a static pod manifest (text);
     ValueError when it is not a usable Pod."""
     try:
         pod = yaml.safe_load(data) if yaml else json.loads(data)
     except Exception as err:  # noqa: BLE001  any YAML error means "not a pod"
         raise ValueError("cannot decode: %s" % str(err).replace("\n", " ")) from None
+    return pod_spec(pod, node_name)
+
+
+_VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def _expand(text, env):
+    """$(VAR) references of a container's command and args, as the kubelet expands them."""
+    return _VAR_REF.sub(lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def image_version(image):
+    """The tag of an image reference when it is a Kubernetes version (registry.k8s.io/kube-apiserver:v1.30.0)."""
+    tag = (image or "").split("@")[0].rsplit("/", 1)[-1].rpartition(":")[2]
+    return tag if re.fullmatch(r"v?\d+\.\d+(\.\d+)?([-+].*)?", tag) else ""
+
+
+def pod_spec(pod, node_name=""):
+    """(name, grace seconds, [(container, argv, env)]) of a Pod object (a dict). The
+    stand-in runs no images: a container's command and args run on the host; its
+    image's tag (a Kubernetes version) reaches the stand-in programs as
+    KUBEHA_STANDIN_VERSION, so a manifest that names a new image runs that version."""
     if not isinstance(pod, dict) or pod.get("kind") != "Pod":
         raise ValueError("not a Pod object (kind %r)" % (pod.get("kind") if isinstance(pod, dict) else None))
     name = (pod.get("metadata") or {}).get("name")
@@ -67,8 +88,16 @@ def parse_pod(data):
         argv = list(ctr.get("command") or []) + list(ctr.get("args") or [])
         if not ctr.get("command") or not all(isinstance(a, str) for a in argv):
             raise ValueError("container %s: command must be a list of strings (the stand-in runs no images)" % cname)
-        env = {str(e["name"]): str(e.get("value", "")) for e in ctr.get("env") or [] if isinstance(e, dict) and "name" in e}
-        containers.append((cname, argv, env))
+        env = {}
+        for item in ctr.get("env") or []:
+            if not isinstance(item, dict) or "name" not in item:
+                continue
+            field = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+            env[str(item["name"])] = node_name if field == "spec.nodeName" else str(item.get("value", ""))
+        version = image_version(ctr.get("image"))
+        if version:
+            env["KUBEHA_STANDIN_VERSION"] = version
+        containers.append((cname, [_expand(a, env) for a in argv], env))
     if not containers:
         raise ValueError("spec.containers is empty")
     return name, grace, containers
@@ -151,6 +180,9 @@ class PodSupervisor:
         self.pods = {}  # name -> {"file", "hash", "grace", "containers": {name: Container}}
         self._reported = set()
         self._adopted = False
+        # Pods that come from the API (a DaemonSet's), set by the node agent:
+        # name -> {"file": where from, "hash", "grace", "containers"}.
+        self.api_pods = {}
 
     def _report(self, key, message):
         if key not in self._reported:
@@ -184,6 +216,8 @@ class PodSupervisor:
                              % (path, name, desired[name]["file"]))
                 continue
             desired[name] = {"file": path, "hash": digest, "grace": grace, "containers": containers}
+        for name, pod in dict(self.api_pods).items():
+            desired.setdefault(name, pod)
         return desired
 
     # -- processes
@@ -360,36 +394,3 @@ class PodSupervisor:
         return {name: {"file": pod["file"], "hash": pod["hash"],
                        "containers": {c.name: c.status() for c in pod["containers"].values()}}
                 for name, pod in self.pods.items()}
-
-
-
-def run_node_agent(component, opts, version):
-    server = api_server_url(component, opts)
-    supervisor = PodSupervisor(static_pod_path(opts, version)) if component == "kubelet" else None
-    log("%s: using API server %s%s" % (component, server, ", static pods from %s" % supervisor.manifest_path
-                                       if supervisor and supervisor.manifest_path else ""))
-    api = {"ok": False}
-
-    def poll_api():
-        while True:
-            try:
-                status, _body = http_get(server + "/healthz")
-                api["ok"] = status == 200
-            except OSError:
-                api["ok"] = False
-            time.sleep(2)
-
-    threading.Thread(target=poll_api, daemon=True).start()
-    sd_notify("READY=1")
-    while True:
-        state = {"api_server": server, "api_ok": api["ok"]}
-        if supervisor:
-            try:
-                supervisor.sync()
-            except OSError as err:
-                log("kubelet: sync: %s" % err)
-            state.update(manifest_path=supervisor.manifest_path, pods=supervisor.status())
-        write_state(component, state)
-        time.sleep(SYNC_INTERVAL if supervisor else 2)
-
-
