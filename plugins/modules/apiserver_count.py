@@ -144,6 +144,13 @@ options:
         C(kubernetes) service in the C(default) namespace and checks them.
       - Needs a client allowed to C(get) C(endpoints) in the C(default) namespace (O(token), or O(client_cert) and O(client_key)).
     type: str
+  kubeconfig:
+    description:
+      - A kubeconfig on the host whose CA and credentials read the endpoints (for example V(/etc/kubernetes/admin.conf) on a
+        kubeadm control-plane node, needed where anonymous requests are refused); its server is used unless O(api_url) is given.
+      - Needs PyYAML on the host.
+    type: path
+    version_added: 0.5.0
   validate_certs:
     description:
       - Whether to verify the certificate of O(api_url).
@@ -439,6 +446,7 @@ from ansible_collections.kubeha.control_plane.plugins.module_utils._systemd_unit
     referenced_variables,
     show_value,
 )
+from ansible_collections.kubeha.control_plane.plugins.module_utils._kubeapi import KubeApi, KubeApiError, auth_hint
 from ansible_collections.kubeha.control_plane.plugins.module_utils.kube_flags import (
     KubeFlagsError,
     effective_reconciler,
@@ -927,6 +935,8 @@ class ApiserverCount:
     # -- endpoints --------------------------------------------------------------------
 
     def fetch_endpoints(self):
+        if self.params["kubeconfig"]:
+            return self._fetch_with_kubeconfig()
         url = self.params["api_url"].rstrip("/") + ENDPOINTS_PATH
         headers = {"Accept": "application/json"}
         if self.params["token"]:
@@ -970,6 +980,31 @@ class ApiserverCount:
             self.problems.append("GET %s did not return JSON (%s): check that api_url is the Kubernetes API." % (url, exc))
             return None
         return self._endpoint_addresses(url, data)
+
+    def _fetch_with_kubeconfig(self):
+        """The endpoints read with a kubeconfig's CA and credentials (api_url, when given, replaces its server)."""
+        params = dict(api_url=self.params["api_url"], kubeconfig=self.params["kubeconfig"], token=self.params["token"],
+                      ca_file=self.params["ca_path"], client_cert=self.params["client_cert"],
+                      client_key=self.params["client_key"], validate_certs=self.params["validate_certs"],
+                      timeout=self.params["timeout"])
+        api = None
+        try:
+            api = KubeApi(params)
+            answer = api.get(ENDPOINTS_PATH)
+        except KubeApiError as exc:
+            self.problems.append("reading the kubernetes endpoints failed (%s): check api_url and kubeconfig." % exc)
+            return None
+        finally:
+            if api is not None:
+                api.close()
+        if answer["status"] != 200:
+            hint = auth_hint(answer) or "check api_url"
+            self.problems.append("GET %s returned HTTP %s: %s." % (answer["url"], answer["status"], hint))
+            return None
+        if answer["json"] is None:
+            self.problems.append("GET %s did not return JSON: check that api_url is the Kubernetes API." % answer["url"])
+            return None
+        return self._endpoint_addresses(answer["url"], answer["json"])
 
     def _endpoint_addresses(self, url, data):
         def wrong(what):
@@ -1051,7 +1086,7 @@ class ApiserverCount:
             restart_pending = self.check_restart(process, disk, layout, unit)
 
         endpoints = None
-        if params["api_url"]:
+        if params["api_url"] or params["kubeconfig"]:
             endpoints = self.fetch_endpoints()
         if endpoints is not None:
             running = process if process is not None and process.get("_flags") is not None else None
@@ -1169,6 +1204,7 @@ def main():
             proc_root=dict(type="path", default="/proc"),
             version=dict(type="str"),
             api_url=dict(type="str"),
+            kubeconfig=dict(type="path"),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
             client_cert=dict(type="path"),
