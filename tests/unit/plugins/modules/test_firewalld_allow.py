@@ -25,10 +25,21 @@ def fw(tmp_path):
     state = tmp_path / "state.json"
     record_dir = tmp_path / "record"
 
-    def write(permanent=(), runtime=None, running=True, internal=(), fail_runtime=False):
+    def write(permanent=(), runtime=None, running=True, internal=(), fail_runtime=False, interfaces=None, fail_query=False):
+        """``interfaces``: {"runtime": {iface: zone}, "permanent": {iface: zone}}, the zones firewalld binds them to."""
         state.write_text(json.dumps({"running": running, "fail_runtime": fail_runtime, "default_zone": "public", "zones": {
             "public": {"permanent": list(permanent), "runtime": list(permanent if runtime is None else runtime)},
-            "internal": {"permanent": list(internal), "runtime": list(internal)}}}))
+            "internal": {"permanent": list(internal), "runtime": list(internal)}},
+            "interfaces": interfaces or {}, "fail_query": fail_query}))
+
+    def bind(iface, running, permanent):
+        """Bind ``iface`` (None: to no zone) in the running firewall and the permanent configuration."""
+        current = json.loads(state.read_text())
+        for where, zone in (("runtime", running), ("permanent", permanent)):
+            current["interfaces"].setdefault(where, {}).pop(iface, None)
+            if zone:
+                current["interfaces"][where][iface] = zone
+        state.write_text(json.dumps(current))
 
     def read():
         return json.loads(state.read_text())["zones"]
@@ -46,13 +57,13 @@ def fw(tmp_path):
         proc = subprocess.run([sys.executable, MODULE, str(tmp_path / "args.json")], capture_output=True, text=True, env=env, check=False)
         return json.loads(proc.stdout)
 
-    def record():
-        path = record_dir / "kube-apiserver.json"
+    def record(name="kube-apiserver"):
+        path = record_dir / (name + ".json")
         return json.loads(path.read_text()) if path.exists() else None
 
     write()
     return type("FW", (), {"write": staticmethod(write), "read": staticmethod(read), "run": staticmethod(run),
-                           "calls": staticmethod(calls), "record": staticmethod(record)})
+                           "calls": staticmethod(calls), "record": staticmethod(record), "bind": staticmethod(bind)})
 
 
 def test_adds_missing_rules_in_one_call_each_and_records_them_then_changes_nothing(fw):
@@ -148,6 +159,8 @@ def test_a_new_zone_takes_the_rules_out_of_the_old_one(fw):
     ({"rules": ["accept all"]}, r"is not a firewalld rich rule"),
     ({"rules": [], "name": "../x"}, r"name '\.\./x': use letters, digits"),
     ({"rules": [R % "10.0.0.1"], "zone": "nosuch"}, r"INVALID_ZONE: nosuch"),
+    ({"rules": [R % "10.0.0.1"], "interface": "eth0 --reload"}, r"interface 'eth0 --reload' is not an interface name"),
+    ({"rules": [R % "10.0.0.1"], "interface": "../etc"}, r"interface '\.\./etc' is not an interface name"),
 ])
 def test_bad_input_fails_with_a_clear_message(fw, params, message):
     res = fw.run(**params)
@@ -169,3 +182,128 @@ def test_a_failed_change_says_what_was_already_done(fw):
     assert res.get("failed") and "COMMAND_FAILED" in res["msg"], res
     assert "already done: added 2 rule(s) (permanent)" in res["msg"], res
     assert fw.record() is None, "a failed run must not record rules as the set's"
+
+
+# The zone of an interface (option interface, used when zone is empty).
+
+def _queries(calls):
+    return [c for c in calls if any(a.startswith("--get-zone-of-interface") for a in c)]
+
+
+def test_the_zone_is_the_one_the_interface_is_bound_to(fw):
+    fw.bind("eth1", "internal", "internal")
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth1")
+    assert res["changed"] and res["zone"] == "internal" and res["zone_from"] == "interface", res
+    assert fw.read()["internal"] == {"permanent": [R % "10.0.0.1"], "runtime": [R % "10.0.0.1"]}
+    assert fw.read()["public"] == {"permanent": [], "runtime": []}
+    assert fw.record() == {"zone": "internal", "rules": [R % "10.0.0.1"]}
+    # Asked of the running firewall and of the permanent configuration; both agree, so the
+    # default zone is not needed.
+    assert _queries(fw.calls()) == [["--get-zone-of-interface=eth1"], ["--permanent", "--get-zone-of-interface=eth1"]]
+    assert ["--get-default-zone"] not in fw.calls()
+    calls = len(fw.calls())
+    again = fw.run(rules=[R % "10.0.0.1"], interface="eth1")
+    assert not again["changed"] and again["zone"] == "internal", again
+    # Converged: state, the two zone queries, the two listings and the final one.
+    assert len(fw.calls()) - calls == 6, fw.calls()[calls:]
+
+
+def test_rules_follow_the_interface_to_its_new_zone(fw):
+    fw.run(rules=[R % "10.0.0.1"], interface="eth0")
+    assert fw.record() == {"zone": "public", "rules": [R % "10.0.0.1"]}
+    fw.bind("eth0", "internal", "internal")
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth0")
+    assert res["zone"] == "internal" and res["removed"] == [R % "10.0.0.1"] and res["added"] == [R % "10.0.0.1"], res
+    assert fw.read()["public"]["permanent"] == [] and fw.read()["internal"]["permanent"] == [R % "10.0.0.1"]
+
+
+@pytest.mark.parametrize("running, permanent, said", [
+    # A runtime-only change (firewall-cmd --zone=internal --change-interface=eth1 without --permanent).
+    ("internal", None, r"in zone internal in the running firewall .* but in no zone \(so in the default zone, public\) "
+                       r"in the permanent configuration"),
+    # Bound in the permanent configuration (or NetworkManager's connection), not yet applied.
+    (None, "internal", r"in no zone \(so in the default zone, public\) in the running firewall .* but in zone internal "
+                       r"in the permanent configuration"),
+    ("internal", "trusted", r"in zone internal in the running firewall .* but in zone trusted in the permanent"),
+])
+def test_running_and_permanent_zones_of_the_interface_must_agree(fw, running, permanent, said):
+    fw.bind("eth1", running, permanent)
+    res = fw.run(check=True, rules=[R % "10.0.0.1"], interface="eth1")
+    assert res.get("failed") and re.search("interface eth1 is " + said, res["msg"]), res
+    assert "--change-interface=eth1" in res["msg"] and "name the zone explicitly" in res["msg"], res
+    assert res["running_zone"] == running and res["permanent_zone"] == permanent and res["default_zone"] == "public", res
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth1")
+    assert res.get("failed"), res
+    assert not any(a.startswith(("--add", "--remove")) for c in fw.calls() for a in c), "nothing may change"
+    assert fw.record() is None
+
+
+def test_an_explicit_zone_wins_over_the_interface(fw):
+    fw.bind("eth1", "internal", "internal")
+    res = fw.run(rules=[R % "10.0.0.1"], zone="public", interface="eth1")
+    assert res["zone"] == "public" and res["zone_from"] == "zone", res
+    assert fw.read()["public"]["permanent"] == [R % "10.0.0.1"] and fw.read()["internal"]["permanent"] == []
+    assert _queries(fw.calls()) == [], "the interface is not asked about when the zone is given"
+
+
+def test_an_interface_in_no_zone_is_in_the_default_zone(fw):
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth0")
+    assert res["zone"] == "public" and res["zone_from"] == "default", res
+    assert fw.read()["public"]["permanent"] == [R % "10.0.0.1"]
+    # NetworkManager binds a connection without a zone to the default zone in the running
+    # firewall only: the same zone as no zone at all in the permanent configuration.
+    fw.bind("eth0", "public", None)
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth0")
+    assert not res["changed"] and res["zone"] == "public" and res["zone_from"] == "interface", res
+
+
+def test_check_mode_reports_the_move_to_the_zone_of_the_interface_and_changes_nothing(fw):
+    fw.run(rules=[R % "10.0.0.1"])
+    fw.bind("eth1", "internal", "internal")
+    before = len(fw.calls())
+    res = fw.run(check=True, diff=True, rules=[R % "10.0.0.1", R % "10.0.0.2"], interface="eth1")
+    assert res["changed"] and res["zone"] == "internal" and res["zone_from"] == "interface", res
+    assert res["removed"] == [R % "10.0.0.1"] and res["added"] == [R % "10.0.0.1", R % "10.0.0.2"], res
+    assert res["diff"]["after_header"] == "firewalld zone internal, set kube-apiserver", res["diff"]
+    assert res["diff"]["after"] == "%s\n%s\n" % (R % "10.0.0.1", R % "10.0.0.2"), res["diff"]
+    assert not any(a.startswith(("--add", "--remove")) for c in fw.calls()[before:] for a in c)
+    assert fw.read()["public"]["permanent"] == [R % "10.0.0.1"] and fw.read()["internal"]["permanent"] == []
+    assert fw.record() == {"zone": "public", "rules": [R % "10.0.0.1"]}
+    # The real run does what check mode said.
+    res = fw.run(rules=[R % "10.0.0.1", R % "10.0.0.2"], interface="eth1")
+    assert res["removed"] == [R % "10.0.0.1"] and res["added"] == [R % "10.0.0.1", R % "10.0.0.2"], res
+    assert fw.read()["internal"]["permanent"] == [R % "10.0.0.1", R % "10.0.0.2"] and fw.read()["public"]["permanent"] == []
+
+
+def test_a_failed_zone_query_fails_with_firewall_cmds_message(fw):
+    fw.write(fail_query=True)
+    res = fw.run(rules=[R % "10.0.0.1"], interface="eth1")
+    assert res.get("failed") and res["rc"] == 12, res
+    assert re.search(r"firewall-cmd --get-zone-of-interface=eth1 failed \(rc=12\): Error: COMMAND_FAILED", res["msg"]), res
+
+
+def test_a_rule_two_sets_want_in_one_zone_stays_until_neither_wants_it(fw):
+    """The VRRP multicast rule of two interfaces in one zone: whichever set stops wanting it
+    first leaves it to the other."""
+    shared = 'rule family="ipv4" destination address="224.0.0.18" protocol value="vrrp" accept'
+    assert fw.run(name="vrrp-a", rules=[shared])["added"] == [shared]
+    res = fw.run(name="vrrp-b", rules=[shared])
+    assert not res["added"] and fw.record("vrrp-b") == {"zone": "public", "rules": [shared]}, res
+    res = fw.run(name="vrrp-a", rules=[])
+    assert res["removed"] == [] and res["kept"] == [shared] and res["changed"], res
+    assert fw.read()["public"] == {"permanent": [shared], "runtime": [shared]}
+    assert fw.record("vrrp-a") == {"zone": "public", "rules": []}
+    res = fw.run(name="vrrp-b", rules=[])
+    assert res["removed"] == [shared] and res["kept"] == [], res
+    assert fw.read()["public"] == {"permanent": [], "runtime": []}
+
+
+def test_a_rule_another_set_owns_in_another_zone_does_not_stay(fw):
+    shared = 'rule family="ipv4" destination address="224.0.0.18" protocol value="vrrp" accept'
+    fw.bind("eth1", "internal", "internal")
+    fw.run(name="vrrp-a", rules=[shared], interface="eth0")
+    fw.run(name="vrrp-b", rules=[shared], interface="eth1")
+    assert fw.read()["public"]["permanent"] == [shared] and fw.read()["internal"]["permanent"] == [shared]
+    res = fw.run(name="vrrp-a", rules=[], interface="eth0")
+    assert res["removed"] == [shared] and res["kept"] == [], res
+    assert fw.read()["public"]["permanent"] == [] and fw.read()["internal"]["permanent"] == [shared]
