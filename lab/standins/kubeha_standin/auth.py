@@ -26,7 +26,10 @@ kube-apiserver create, reduced to what the lab's clients do:
   system:nodes (Node authorizer, NodeRestriction)
                                                its own Lease in kube-node-lease; the kube-proxy
                                                ConfigMap, DaemonSet and pod of its node; a
-                                               token for the kube-proxy service account
+                                               token for the kube-proxy service account (a
+                                               refusal carries the Node authorizer's reason;
+                                               with --enable-admission-plugins=NodeRestriction
+                                               a node creates no other node's Lease)
   system:serviceaccount:kube-system:kube-proxy endpoints, services, nodes (system:node-proxier)
 Every other request is 403 with kube-apiserver's message.
 """
@@ -43,7 +46,7 @@ import tempfile
 import threading
 import time
 
-from .core import FlagError
+from .core import FlagError, go_strerror
 
 ADMIN_GROUPS = ("system:masters", "kubeadm:cluster-admins")
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
@@ -121,7 +124,7 @@ class Authenticator:
                 data = fh.read()
         except OSError as err:
             raise FlagError("failed to parse service-account issuer-key-file: open %s: %s"
-                            % (path, os.strerror(err.errno) if err.errno else err)) from None
+                            % (path, go_strerror(err))) from None
         if b"PUBLIC KEY" in data:
             return path
         proc = _openssl(["pkey", "-pubout"], data)
@@ -187,49 +190,103 @@ class Authenticator:
         return ANONYMOUS if self.anonymous else None
 
 
+def node_name(ident):
+    """The node a request comes from (the Node authorizer's NodeIdentity: user
+    system:node:<name> in group system:nodes), or None."""
+    if ident.user.startswith("system:node:") and "system:nodes" in ident.groups:
+        return ident.user[len("system:node:"):]
+    return None
+
+
 class Authorizer:
     def __init__(self, opts):
         self.modes = [m.strip() for m in (opts.get("authorization-mode") or "AlwaysAllow").split(",") if m.strip()]
 
     def allowed(self, ident, verb, path=None, group="", resource="", namespace="", name="", subresource=""):
+        return self.decide(ident, verb, path, group, resource, namespace, name, subresource)[0]
+
+    def decide(self, ident, verb, path=None, group="", resource="", namespace="", name="", subresource=""):
+        """(allowed, reason). The reason is the Node authorizer's for a node's request it
+        does not allow ("" otherwise); kube-apiserver appends it to the 403 message."""
         if "AlwaysAllow" in self.modes:
-            return True
+            return True, ""
         if self.modes == ["AlwaysDeny"]:
-            return False
+            return False, ""
         groups = set(ident.groups)
         if groups & set(ADMIN_GROUPS):
-            return True
+            return True, ""
         if path is not None:  # a non-resource URL
-            return verb == "get" and path in PUBLIC_PATHS
+            return verb == "get" and path in PUBLIC_PATHS, ""
         if ident.user == "system:anonymous":
-            return (verb == "get" and resource == "configmaps" and namespace == "kube-public" and name == "cluster-info")
+            return (verb == "get" and resource == "configmaps" and namespace == "kube-public" and name == "cluster-info"), ""
         if ident.user in ("system:kube-scheduler", "system:kube-controller-manager"):
             return ((resource in ("leases", "endpoints") and namespace == "kube-system")
-                    or (resource == "endpoints" and namespace == "default" and verb == "get"))
-        if "system:nodes" in groups and ident.user.startswith("system:node:") and "Node" in self.modes:
-            node = ident.user[len("system:node:"):]
-            if resource == "leases" and namespace == "kube-node-lease":
-                return name == node or (verb == "create" and not name)
-            if namespace == "kube-system":
-                if resource == "configmaps" and name == "kube-proxy" and verb == "get":
-                    return True
-                if resource == "daemonsets" and name == "kube-proxy" and verb == "get":
-                    return True  # (the stand-in kubelet reads its pod's template from the DaemonSet)
-                if resource == "pods" and (name == "kube-proxy-" + node or (verb == "create" and not name)):
-                    return True
-                if resource == "serviceaccounts" and name == "kube-proxy" and subresource == "token" and verb == "create":
-                    return True
-            return False
+                    or (resource == "endpoints" and namespace == "default" and verb == "get")), ""
+        node = node_name(ident)
+        if node is not None and "Node" in self.modes:
+            return self._node(node, verb, group, resource, namespace, name, subresource)
         if ident.user == "system:serviceaccount:kube-system:kube-proxy":
-            return verb in ("get", "list", "watch") and resource in ("endpoints", "services", "nodes", "endpointslices")
-        return False
+            return verb in ("get", "list", "watch") and resource in ("endpoints", "services", "nodes", "endpointslices"), ""
+        return False, ""
+
+    @staticmethod
+    def _node(node, verb, group, resource, namespace, name, subresource):
+        """The Node authorizer (plugin/pkg/auth/authorizer/node/node_authorizer.go) for what
+        the lab's kubelets do; the object graph reduced to the kube-proxy DaemonSet's pod."""
+        unrelated = "no relationship found between node '%s' and this object" % node
+        if group == "coordination.k8s.io" and resource == "leases":  # authorizeLease
+            if verb not in ("get", "create", "update", "patch", "delete"):
+                return False, "can only get, create, update, patch, or delete a node lease"
+            if namespace != "kube-node-lease":
+                return False, 'can only access leases in the "kube-node-lease" system namespace'
+            if verb != "create" and name != node:  # create: NodeRestriction checks the object's name
+                return False, "can only access node lease with the same name as the requesting node"
+            return True, ""
+        if group == "" and resource == "configmaps":  # authorizeReadNamespacedObject
+            if verb not in ("get", "list", "watch"):
+                return False, "can only read resources of this type"
+            if verb == "get" and namespace == "kube-system" and name == "kube-proxy":
+                return True, ""
+            return False, unrelated
+        if group == "" and resource == "serviceaccounts":  # authorizeCreateToken
+            if verb != "create" or not name:
+                return False, "can only create tokens for individual service accounts"
+            if subresource != "token":
+                return False, "can only create token subresource of serviceaccount"
+            return (True, "") if namespace == "kube-system" and name == "kube-proxy" else (False, unrelated)
+        if namespace == "kube-system":
+            if resource == "daemonsets" and name == "kube-proxy" and verb == "get":
+                return True, ""  # (the stand-in kubelet reads its pod's template from the DaemonSet)
+            if resource == "pods" and (name == "kube-proxy-" + node or (verb == "create" and not name)):
+                return True, ""
+        return False, ""
 
 
-def forbidden_message(ident, verb, path=None, group="", resource="", namespace="", name=""):
-    """kube-apiserver's text of a 403 (RBAC's "cannot" sentence)."""
+def forbidden_message(ident, verb, path=None, group="", resource="", namespace="", name="", subresource="", reason=""):
+    """kube-apiserver's text of a 403 (RBAC's "cannot" sentence, then the authorizers' reason)."""
     if path is not None:
-        return 'forbidden: User "%s" cannot %s path "%s"' % (ident.user, verb, path)
-    what = "%s.%s" % (resource, group) if group else resource
-    where = ' in the namespace "%s"' % namespace if namespace else " at the cluster scope"
-    return '%s%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s"%s' % (
-        what, ' "%s"' % name if name else "", ident.user, verb, resource, group, where)
+        text = 'forbidden: User "%s" cannot %s path "%s"' % (ident.user, verb, path)
+    else:
+        what = "%s.%s" % (resource, group) if group else resource
+        where = ' in the namespace "%s"' % namespace if namespace else " at the cluster scope"
+        text = '%s%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s"%s' % (
+            what, ' "%s"' % name if name else "", ident.user, verb,
+            resource + ("/" + subresource if subresource else ""), group, where)
+    return text + (": " + reason if reason else "")
+
+
+def node_restriction(ident, group, resource, namespace, name, body):
+    """The NodeRestriction admission plugin's check of a create the Node authorizer let
+    through without knowing the name: a node creates only its own Lease. None, or the
+    403 message (admission.NewForbidden)."""
+    node = node_name(ident)
+    if node is None or group != "coordination.k8s.io" or resource != "leases":
+        return None
+    target = name or str(((body or {}).get("metadata") or {}).get("name") or "")
+    if namespace != "kube-node-lease":
+        reason = 'can only access leases in the "kube-node-lease" system namespace'
+    elif target != node:
+        reason = "can only access node lease with the same name as the requesting node"
+    else:
+        return None
+    return 'leases.coordination.k8s.io%s is forbidden: %s' % (' "%s"' % target if target else "", reason)

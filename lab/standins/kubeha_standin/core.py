@@ -33,6 +33,15 @@ class FlagError(Exception):
     pass
 
 
+def go_strerror(err):
+    """What Go prints for the errno of an OSError (syscall.Errno.Error(): the C library's
+    text with a lower-case first letter, "no such file or directory")."""
+    if getattr(err, "errno", None):
+        text = os.strerror(err.errno)
+        return text[:1].lower() + text[1:]
+    return str(err)
+
+
 # ---------------------------------------------------------------- version and era defaults
 def parse_version(text):
     """(major, minor, patch) of "v1.30.0" / "1.5.2" / "v1.30"."""

@@ -22,13 +22,12 @@ The identity is <hostname>_<uuid>, as the real components make it.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
 import uuid
 
-from .core import log, sd_notify, write_state
+from .core import go_strerror, log, sd_notify, write_state
 from .kubeconfig import ClientError, component_client
 from .store import now_rfc3339
 
@@ -105,6 +104,59 @@ class Lock:
         return False
 
 
+class Elector:
+    """One candidate's leader election, one step at a time: client-go's
+    LeaderElector.tryAcquireOrRenew, then its renew deadline. ``now`` is this
+    candidate's clock (time.time() in run_elected): a holder is judged by when this
+    candidate last saw the record change, never by the renewTime it carries."""
+
+    def __init__(self, name, identity, locks, kind, duration, deadline):
+        self.name, self.identity, self.locks, self.kind = name, identity, locks, kind
+        self.duration, self.deadline = duration, deadline
+        self.observed, self.observed_at = None, 0.0
+        self.leader, self.last_renew, self.last_error, self.holder = False, 0.0, "", ""
+
+    def step(self, now):
+        """Try once to acquire or renew the lock at ``now``: True when this candidate
+        holds it. A leader that has not renewed for more than renewDeadline logs
+        "leaderelection lost" and exits with status 1 (SystemExit)."""
+        name, identity = self.name, self.identity
+        try:
+            record = self.locks[0].get()
+            for extra in self.locks[1:]:
+                extra.get()
+            if record != self.observed:
+                self.observed, self.observed_at = record, now
+            self.holder = holder = (record or {}).get("holderIdentity", "")
+            if record and holder and holder != identity and self.observed_at + self.duration > now:
+                ok = False  # held by someone who renewed within a lease duration (as we saw it)
+            else:
+                stamp = now_rfc3339(micro=self.kind == "leases")
+                new = {"holderIdentity": identity, "leaseDurationSeconds": self.duration, "renewTime": stamp,
+                       "acquireTime": record["acquireTime"] if record and holder == identity else stamp,
+                       "leaderTransitions": (record or {}).get("leaderTransitions", 0) + (0 if holder == identity or not record else 1)}
+                ok = all(lock.write(new) for lock in self.locks)
+                if ok:
+                    self.observed, self.observed_at, self.holder = new, now, identity
+            self.last_error = ""
+        except (ClientError, OSError, ValueError, KeyError, TypeError) as err:
+            ok, self.last_error = False, str(err)
+            log("%s: %s" % (name, err))
+        if ok:
+            if not self.leader:
+                log("%s: successfully acquired lease kube-system/%s" % (name, name))
+            self.leader, self.last_renew = True, now
+        elif self.leader and now - self.last_renew > self.deadline:
+            log("%s: failed to renew lease kube-system/%s: timed out waiting for the condition" % (name, name))
+            log("%s: leaderelection lost" % name)
+            sys.exit(1)
+        return ok
+
+    def state(self):
+        return {"role": "leader" if self.leader else "standby", "leader_elect": True, "identity": self.identity,
+                "holder": self.holder, "lock": self.kind, "last_error": self.last_error, "last_renew": self.last_renew}
+
+
 def run_elected(component, opts, version):
     name = "kube-" + component
     identity = "%s_%s" % (socket.gethostname(), uuid.uuid4())
@@ -116,7 +168,7 @@ def run_elected(component, opts, version):
                 pass
         except OSError as err:
             text = "error reading key for service account token controller: open %s: %s" % (
-                opts["service-account-private-key-file"], os.strerror(err.errno) if err.errno else err)
+                opts["service-account-private-key-file"], go_strerror(err))
             if version >= (1, 6, 0):  # started first and fatal from 1.6; 1.5 logged it and went on without it
                 log(text)
                 sys.exit(1)
@@ -133,40 +185,8 @@ def run_elected(component, opts, version):
     deadline, retry = opts["leader-elect-renew-deadline"], opts["leader-elect-retry-period"]
     log("%s: attempting to acquire leader lease kube-system/%s via %s (%s)..." % (name, name, master, kind))
     sd_notify("READY=1")
-    observed, observed_at, leader, last_renew, last_error = None, 0.0, False, 0.0, ""
-    holder = ""
+    elector = Elector(name, identity, locks, kind, duration, deadline)
     while True:
-        now = time.time()
-        try:
-            record = locks[0].get()
-            for extra in locks[1:]:
-                extra.get()
-            if record != observed:
-                observed, observed_at = record, now
-            holder = (record or {}).get("holderIdentity", "")
-            if record and holder and holder != identity and observed_at + duration > now:
-                ok = False  # held by someone who renewed within a lease duration (as we saw it)
-            else:
-                stamp = now_rfc3339(micro=kind == "leases")
-                new = {"holderIdentity": identity, "leaseDurationSeconds": duration, "renewTime": stamp,
-                       "acquireTime": record["acquireTime"] if record and holder == identity else stamp,
-                       "leaderTransitions": (record or {}).get("leaderTransitions", 0) + (0 if holder == identity or not record else 1)}
-                ok = all(lock.write(new) for lock in locks)
-                if ok:
-                    observed, observed_at, holder = new, now, identity
-            last_error = ""
-        except (ClientError, OSError, ValueError, KeyError, TypeError) as err:
-            ok, last_error = False, str(err)
-            log("%s: %s" % (name, err))
-        if ok:
-            if not leader:
-                log("%s: successfully acquired lease kube-system/%s" % (name, name))
-            leader, last_renew = True, now
-        elif leader and now - last_renew > deadline:
-            log("%s: failed to renew lease kube-system/%s: timed out waiting for the condition" % (name, name))
-            log("%s: leaderelection lost" % name)
-            sys.exit(1)
-        write_state(component, {"role": "leader" if leader else "standby", "leader_elect": True, "identity": identity,
-                                "holder": holder, "master": master, "lock": kind, "last_error": last_error,
-                                "last_renew": last_renew})
+        elector.step(time.time())
+        write_state(component, dict(elector.state(), master=master))
         time.sleep(retry)

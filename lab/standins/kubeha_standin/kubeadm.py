@@ -38,7 +38,6 @@ import copy
 import glob
 import ipaddress
 import os
-import re
 import shutil
 import sys
 import time
@@ -51,6 +50,7 @@ KUBERNETES_DIR = "/etc/kubernetes"
 MANIFESTS = os.path.join(KUBERNETES_DIR, "manifests")
 ADVERTISE_ANNOTATION = "kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+KUBELET_CLIENT_PEM = "/var/lib/kubelet/pki/kubelet-client-current.pem"
 
 
 class KubeadmError(FlagError):
@@ -217,10 +217,11 @@ def phase_kubeconfig(cluster, node, version, init=True):
     kubelet_client(cluster, node["name"], endpoint)
 
 
-def kubelet_client(cluster, name, server, kubeconfig=os.path.join(KUBERNETES_DIR, "kubelet.conf"),
-                   pem_path="/var/lib/kubelet/pki/kubelet-client-current.pem"):
-    """kubelet.conf pointing at the kubelet's client certificate file (as after its TLS
-    bootstrap and `kubeadm init phase kubelet-finalize`)."""
+def kubelet_client(cluster, name, server, kubeconfig=None, pem_path=None):
+    """kubelet.conf (in KUBERNETES_DIR) pointing at the kubelet's client certificate file
+    KUBELET_CLIENT_PEM (as after its TLS bootstrap and `kubeadm init phase kubelet-finalize`)."""
+    kubeconfig = kubeconfig or os.path.join(KUBERNETES_DIR, "kubelet.conf")
+    pem_path = pem_path or KUBELET_CLIENT_PEM
     d = cluster["certificatesDir"]
     if not os.path.exists(pem_path):
         tmp = os.path.join(d, ".kubelet-client")
@@ -349,7 +350,24 @@ def manifest(component, cluster, node):
 
 
 # ---------------------------------------------------------------- patches
-_PATCH_FILE = re.compile(r"^(?P<target>[a-z-]+?)(?P<suffix>[^+.]*)(?:\+(?P<type>strategic|merge|json))?\.(?:ya?ml|json)$")
+PATCH_TARGETS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubeletconfiguration",
+                 "corednsdeployment")
+
+
+def patch_file_target(filename):
+    """(target, patch type) of a --patches file named target[suffix][+patchtype].extension
+    (kubeadm's parseFilename: the target is the known one the name starts with, patchtype
+    strategic (default), merge or json, extension json or yaml), or None when kubeadm
+    ignores the file."""
+    base, ext = os.path.splitext(filename)
+    parts = base.split("+")
+    if ext not in (".json", ".yaml") or len(parts) > 2:
+        return None
+    kind = parts[1].lower() if len(parts) == 2 else "strategic"
+    target = next((t for t in PATCH_TARGETS if parts[0].startswith(t)), None)
+    if kind not in ("strategic", "merge", "json") or target is None:
+        return None
+    return target, kind
 
 
 def strategic_merge(target, patch):
@@ -415,12 +433,12 @@ def apply_patches(component, obj, directory):
     if not os.path.isdir(directory):
         raise KubeadmError("could not list patch files for path %r: open %s: no such file or directory" % (directory, directory))
     for path in sorted(glob.glob(os.path.join(directory, "*"))):
-        match = _PATCH_FILE.match(os.path.basename(path))
-        if not match or match.group("target") != component:
+        parsed = patch_file_target(os.path.basename(path))
+        if parsed is None or parsed[0] != component or not os.path.isfile(path):
             continue
         with open(path) as fh:
             patch = yaml.safe_load(fh)
-        kind = match.group("type") or "strategic"
+        kind = parsed[1]
         if kind == "json":
             obj = json_patch(obj, patch)
         elif kind == "merge":
@@ -550,6 +568,23 @@ def proxy_addon(client, cluster, node, update):
 
 
 # ---------------------------------------------------------------- commands
+VALUE_OPTIONS = ("--config", "--patches", "--kubeconfig", "--cert-dir", "--rootfs")
+
+
+def _words(args):
+    """The positional arguments: what is neither an option nor the value of one given as
+    `--config FILE` (cobra takes both that and --config=FILE)."""
+    words, value_next = [], False
+    for arg in args:
+        if value_next:
+            value_next = False
+        elif arg.startswith("-"):
+            value_next = "=" not in arg and arg in VALUE_OPTIONS
+        else:
+            words.append(arg)
+    return words
+
+
 def _option(args, name, default=None):
     for i, arg in enumerate(args):
         if arg == name and i + 1 < len(args):
@@ -574,7 +609,7 @@ def node_from_manifest(name):
 
 
 def main(args, version):
-    words = [a for a in args if not a.startswith("-")]
+    words = _words(args)
     patches = _option(args, "--patches")
     if words[:2] == ["init", "phase"] and len(words) >= 3:
         config = _option(args, "--config")

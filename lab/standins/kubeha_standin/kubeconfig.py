@@ -35,10 +35,15 @@ except ImportError:  # pragma: no cover - JSON documents still work
 
 
 def load_document(path):
-    """A YAML (or JSON) file as Python data."""
+    """A YAML (or JSON) file as Python data; ValueError when it does not parse."""
     with open(path, "rb") as fh:
         data = fh.read()
-    return yaml.safe_load(data) if yaml else json.loads(data)
+    if yaml is None:
+        return json.loads(data)
+    try:
+        return yaml.safe_load(data)
+    except yaml.YAMLError as err:  # not a ValueError: the callers' start errors would miss it
+        raise ValueError(" ".join(str(err).split())) from None
 
 
 class ClientError(Exception):

@@ -22,7 +22,11 @@ kubeadm's "Certificate Management with kubeadm"
 
 Like kubeadm, an existing certificate is kept ("Using existing ... certificate and
 key on disk") when it is signed by its CA and carries the names it needs; one that
-lacks a name is an error that says which (kubeadm refuses to overwrite it).
+lacks a name is an error that says which, as kubeadm words it (it refuses to overwrite
+the certificate):
+
+  failed to write or validate certificate "apiserver": certificate apiserver is invalid:
+  x509: certificate is valid for 10.96.0.1, 10.0.0.11, not 10.0.0.100
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import subprocess
 import tempfile
 
 from .core import FlagError
+from .kubeconfig import go_hostname_error
 
 DAYS_CA = 3650
 DAYS_LEAF = 365
@@ -131,15 +136,17 @@ def ensure_leaf(directory, base, ca, cn, orgs=(), dns=(), ips=(), usage=("client
     cert, key = os.path.join(directory, base + ".crt"), os.path.join(directory, base + ".key")
     ca_cert, ca_key = os.path.join(directory, ca + ".crt"), os.path.join(directory, ca + ".key")
     if os.path.exists(cert):
+        # kubeadm's writeCertificateFilesIfNotExist: the error names the certificate
+        # ("etcd-peer") and its base name ("etcd/peer"); the first name the certificate
+        # lacks (DNS names first, then IPs) as crypto/x509's VerifyHostname reports it.
+        failed = 'failed to write or validate certificate "%s": certificate %s' % (base.replace("/", "-"), base)
         if not verifies(cert, ca_cert):
-            raise PkiError("failed to write or validate certificate %r: certificate %s is not signed by the %s CA"
-                           % (base, cert, ca))
+            raise PkiError("%s is not signed by corresponding CA" % failed)
         have_dns, have_ips = cert_names(cert)
         missing = [d for d in dns if d not in have_dns] + [str(ipaddress.ip_address(i)) for i in ips
                                                           if str(ipaddress.ip_address(i)) not in have_ips]
         if missing:
-            raise PkiError("failed to write or validate certificate %r: certificate %s is invalid: it does not name %s "
-                           "(it names %s)" % (base, cert, ", ".join(missing), ", ".join(have_dns + have_ips)))
+            raise PkiError("%s is invalid: %s" % (failed, go_hostname_error(missing[0], have_dns, have_ips)))
         log("[certs] Using existing %s certificate and key on disk" % base)
         return
     if not os.path.exists(ca_key):
