@@ -28,6 +28,14 @@ PORT = str(VARS["haproxy_frontend_port"])
 # The API through the VIP: https, or http for the recipe's legacy port.
 SCHEME = "https" if VARS.get("haproxy_backend_tls", True) else "http"
 API = "%s://%s:%s" % (SCHEME, VIP, PORT)
+# curl as a real client of the API from a master: the cluster CA verifies the server
+# (through the VIP too: its certificate names the VIPs), and kubeadm's
+# apiserver-kubelet-client certificate authenticates (clusters may refuse anonymous
+# requests, /readyz included). Plain curl for the recipe's insecure HTTP port.
+API_CURL = ("curl -s --cacert /etc/kubernetes/pki/ca.crt --cert /etc/kubernetes/pki/apiserver-kubelet-client.crt "
+            "--key /etc/kubernetes/pki/apiserver-kubelet-client.key" if SCHEME == "https" else "curl -s")
+# The lab's own client on this machine (lab/prepare.yml): the cluster CA and a client certificate.
+LAB_STATE = os.path.join(os.environ.get("KUBEHA_CACHE_DIR", "/var/cache/kubeha"), "state", VARS.get("kubeha_lab_name", "lab"))
 
 
 def state_file(vip=VIP):

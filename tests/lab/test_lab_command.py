@@ -26,7 +26,8 @@ def test_lab_up_prints_vip_holder_and_api_answer(lab_up):
     assert "VIP:            %s" % LAB_VARS["kubeha_vip"] in out
     assert re.search(r"held by:\s+master[123]\"", out), out[-3000:]
     assert re.search(r"GET /readyz:\s+ok", out) and "v1.30.0-kubeha-standin" in out
-    assert re.search(r"leaders:\s+kube-scheduler -> master[123]_\d+, kube-controller-manager -> master[123]_\d+", out), out[-3000:]
+    # The real components' identity: <hostname>_<uuid>.
+    assert re.search(r"leaders:\s+kube-scheduler -> master[123]_[0-9a-f-]{36}, kube-controller-manager -> master[123]_[0-9a-f-]{36}", out), out[-3000:]
     assert re.search(r"apiservers:\s+10\.213\.50\.11, 10\.213\.50\.12, 10\.213\.50\.13", out)
     assert "layout:         static_pod, Kubernetes v1.30.0" in out
     assert "./scripts/lab drill" in out and "./scripts/lab down" in out

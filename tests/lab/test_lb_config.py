@@ -12,7 +12,7 @@ import pytest
 
 from .lablib import INVENTORY, SITE
 
-from kubeha_testlib import LBS, MASTERS, PORT, RUNNER, VIPS, haproxy_servers, holders, host, vrrp_states, wait_for  # noqa: E402  (lablib puts it on sys.path)
+from kubeha_testlib import API_CURL, LBS, MASTERS, PORT, RUNNER, VIPS, haproxy_servers, holders, host, vrrp_states, wait_for  # noqa: E402  (lablib puts it on sys.path)
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
 
@@ -37,7 +37,15 @@ def test_every_backend_up(name):
 @pytest.mark.parametrize("vip", VIPS)
 def test_api_answers_through_every_vip(name, vip):
     url = "https://%s:%s/readyz" % ("[%s]" % vip if ":" in vip else vip, PORT)
-    assert host(name).check_output("curl -sk --max-time 5 %s", url) == "ok"
+    assert host(name).check_output("%s --max-time 5 %s" % (API_CURL, url)) == "ok"
+
+
+@pytest.mark.parametrize("vip", VIPS)
+def test_anonymous_requests_are_refused_through_every_vip(vip):
+    """The lab runs with --anonymous-auth=false: /readyz without credentials is 401, as on a hardened cluster."""
+    url = "https://%s:%s/readyz" % ("[%s]" % vip if ":" in vip else vip, PORT)
+    out = host(LBS[0]).check_output("curl -s --cacert /etc/kubernetes/pki/ca.crt -o /dev/null -w '%%{http_code}' --max-time 5 %s" % url)
+    assert out == "401"
 
 
 def test_haproxy_config_health_checks_and_timeouts():
@@ -49,7 +57,9 @@ def test_haproxy_config_health_checks_and_timeouts():
     assert "balance leastconn" in cfg and "slowstart 10s" in cfg
     assert "option httpchk GET /readyz" in cfg and "http-check expect status 200" in cfg
     assert "ssl-hello-chk" not in cfg
-    servers = re.findall(r"^\s*server (\S+) (\S+) check check-ssl verify none$", cfg, re.M)
+    # Health checks verify the apiservers against the cluster CA and present a client certificate.
+    servers = re.findall(r"^\s*server (\S+) (\S+) check check-ssl verify required ca-file /etc/kubernetes/pki/ca.crt "
+                         r"crt /etc/haproxy/kubeha-check.pem$", cfg, re.M)
     assert [s[0] for s in servers] == MASTERS
     for key in ("timeout client", "timeout server", "timeout tunnel"):
         assert re.search(r"^\s*%s 1h$" % key, cfg, re.M), key
@@ -74,7 +84,8 @@ def test_http_check_really_runs():
     h.run_test("touch %s" % fault)
     try:
         code = wait_for(
-            lambda: h.check_output("curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6443/readyz"), "500"
+            lambda: h.check_output("%s -o /dev/null -w '%%{http_code}' --max-time 5 https://%s:6443/readyz"
+                                   % (API_CURL, RUNNER.get_variables(victim)["kubeha_address"])), "500"
         )
         assert code == "500"
         status = wait_for(lambda: haproxy_servers(watcher)[victim], "DOWN")

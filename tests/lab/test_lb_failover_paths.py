@@ -6,6 +6,7 @@ is restored afterwards."""
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import subprocess
 import time
@@ -15,7 +16,7 @@ import pytest
 
 from .lablib import INVENTORY, SITE
 
-from kubeha_testlib import API, LBS, VIP, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
+from kubeha_testlib import API, LAB_STATE, LBS, VIP, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
 
 CONF = "/etc/keepalived/keepalived.conf"
 
@@ -23,10 +24,10 @@ pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
 
 
 def api_answers():
-    """GET /readyz through the VIP from this machine (the lab's stand-ins serve self-signed certificates)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    """GET /readyz through the VIP from this machine, as a real client: the server verified
+    against the cluster CA and the VIP, the lab's client certificate presented."""
+    context = ssl.create_default_context(cafile=os.path.join(LAB_STATE, "ca.crt"))
+    context.load_cert_chain(os.path.join(LAB_STATE, "admin.pem"))
     with urllib.request.urlopen(API + "/readyz", timeout=5, context=context) as resp:
         return resp.status, resp.read().decode().strip()
 

@@ -16,7 +16,7 @@ import pytest
 
 from .lablib import playbook
 
-from kubeha_testlib import API, LBS, MASTERS, NODES, RUNNER, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
+from kubeha_testlib import API, API_CURL, LBS, MASTERS, NODES, RUNNER, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
 
@@ -142,12 +142,15 @@ def test_the_vip_still_moves_between_the_load_balancers(firewalled):
     try:
         moved = wait_for(holders, lambda h: len(h) == 1 and h[0] != holder, 15)
         assert len(moved) == 1 and moved[0] != holder, moved
-        assert host(moved[0]).check_output("curl -sk --max-time 5 %s/readyz", API) == "ok"
+        assert host(moved[0]).check_output("%s --max-time 5 %s/readyz" % (API_CURL, API)) == "ok"
     finally:
         host(holder).run_test("systemctl start haproxy")
     # Back to one holder, and etcd is healthy through the firewall.
     assert len(wait_for(holders, lambda h: len(h) == 1, 30)) == 1
-    health = host(MASTERS[0]).run("ETCDCTL_API=3 etcdctl --endpoints=%s endpoint health",
-                                  ",".join("http://%s:2379" % v4(m) for m in MASTERS))
+    # (the lab's etcd speaks TLS with client certificates, as kubeadm's external etcd)
+    health = host(MASTERS[0]).run("ETCDCTL_API=3 etcdctl --cacert /etc/kubernetes/pki/etcd/ca.crt "
+                                  "--cert /etc/kubernetes/pki/etcd/healthcheck-client.crt "
+                                  "--key /etc/kubernetes/pki/etcd/healthcheck-client.key --endpoints=%s endpoint health",
+                                  ",".join("https://%s:2379" % v4(m) for m in MASTERS))
     # (etcdctl 3.4 prints the endpoints' health on stderr)
     assert health.rc == 0 and (health.stdout + health.stderr).count("is healthy") == len(MASTERS), health.stdout + health.stderr

@@ -67,13 +67,24 @@ def test_running_apiserver_uses_the_configuration(name):
     assert sorted(result["endpoints"]) == ADDRESSES
 
 
-def test_service_account_key_is_shared_root_only():
+def test_service_account_key_is_shared_and_readable_by_the_kube_user_only():
+    """The packages run kube-apiserver and kube-controller-manager as User=kube: the key is
+    root:kube 0640 (the recipe made it root 0600, which they cannot read)."""
     sums = set()
     for name in MASTERS:
         f = host(name).file("/etc/kubernetes/serviceaccount.key")
-        assert f.exists and f.user == "root" and f.mode == 0o600, (name, f.user, oct(f.mode))
+        assert f.exists and (f.user, f.group, f.mode) == ("root", "kube", 0o640), (name, f.user, f.group, oct(f.mode))
         sums.add(f.sha256sum)
     assert len(sums) == 1, "the masters have different service-account keys"
+
+
+@pytest.mark.parametrize("name", MASTERS)
+@pytest.mark.parametrize("program, user", [("kube-apiserver", "kube"), ("kube-controller-manager", "kube"),
+                                           ("kube-scheduler", "kube")])
+def test_components_run_as_the_packages_user(name, program, user):
+    pid = host(name).check_output("pgrep -o -f '^/usr/bin/python3 /usr/bin/%s '" % program)
+    assert host(name).check_output("ps -o user= -p %s" % pid).strip() == user
+    assert host(name).service(program).is_running
 
 
 @pytest.mark.parametrize("component, file, var", [("scheduler", "scheduler", "KUBE_SCHEDULER_ARGS"),
@@ -137,6 +148,33 @@ def test_wrong_apiserver_count_is_reported_and_fixed_by_site():
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert '"%s: configuration changed"' % victim in proc.stdout, proc.stdout[-5000:]
     assert proc.stdout.count("Roll | why") == 1, "only the wrong master is restarted"
-    assert "Roll | take it out of every load balancer: %s" % victim in proc.stdout
+    assert "Roll | take it out of every load balancer (existing connections stay): %s" % victim in proc.stdout
     assert apiserver_count(victim, "expected=3")["problems"] == []
     assert standin_flags(victim)["flags"]["apiserver-count"] == 3
+
+
+def test_a_flag_a_unit_drop_in_adds_is_seen_and_applied():
+    """apiserver_count reads the unit as systemd does (ExecStart, EnvironmentFile, drop-ins),
+    not a fixed list of variables: a drop-in that adds a flag (daemon-reload, no restart) makes
+    the running apiserver differ from its configuration, and site.yml restarts that master."""
+    victim = MASTERS[2]
+    h = host(victim)
+    h.run_test("mkdir -p /etc/systemd/system/kube-apiserver.service.d")
+    h.run_test("printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/kube-apiserver $KUBE_LOGTOSTDERR $KUBE_LOG_LEVEL $KUBE_ETCD_SERVERS "
+               "$KUBE_API_ADDRESS $KUBE_API_PORT $KUBELET_PORT $KUBE_ALLOW_PRIV $KUBE_SERVICE_ADDRESSES $KUBE_ADMISSION_CONTROL "
+               "$KUBE_API_ARGS --profiling=false\\n' > /etc/systemd/system/kube-apiserver.service.d/kubeha-test.conf")
+    h.run_test("systemctl daemon-reload")
+    try:
+        result = apiserver_count(victim, "expected=3")
+        assert result["restart_pending"] is True, result
+        assert any("--profiling" in p for p in result["problems"]), result["problems"]
+        proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "apiserver"],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        assert '"%s: running with other flags than configured"' % victim in proc.stdout, proc.stdout[-5000:]
+        assert proc.stdout.count("Roll | why") == 1, "only that master is restarted"
+        assert standin_flags(victim)["flags"]["profiling"] is False
+        assert apiserver_count(victim, "expected=3")["restart_pending"] is False
+    finally:
+        h.run_test("rm -f /etc/systemd/system/kube-apiserver.service.d/kubeha-test.conf")
+        h.run_test("systemctl daemon-reload && systemctl restart kube-apiserver")
