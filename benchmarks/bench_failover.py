@@ -13,7 +13,7 @@ samples go to benchmarks/results/failover-<profile>.json.
 Measurements and their definitions
 ----------------------------------
 Request (timed_request)
-    One HTTPS GET /version (self-signed certificates, not verified) with ONE
+    One HTTPS GET /version (the server verified against the lab's CA, as clients do) with ONE
     total, wall-clock (monotonic) deadline covering the TCP connect (including
     the kernel's SYN retransmits: non-blocking connect + poll against the
     remaining time), the TLS handshake, the request and the whole response
@@ -231,12 +231,19 @@ _ERRNO_KINDS = {
 
 
 def lab_tls_context():
-    """TLS client context for the lab apiservers' self-signed certificates: no verification."""
+    """TLS client context of a real client of the benchmark's lab: the server verified against
+    the lab's cluster CA and the address it is reached at, the lab's client certificate
+    presented (lab/prepare.yml leaves both in $KUBEHA_CACHE_DIR/state/<lab>/). Before the lab
+    exists (unit tests), a context that verifies against the system's CAs."""
     if not _TLS_CONTEXT:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        _TLS_CONTEXT.append(ctx)
+        state = os.path.join(os.environ.get("KUBEHA_CACHE_DIR", "/var/cache/kubeha"), "state", VARS["kubeha_lab_name"])
+        ca = os.path.join(state, "ca.crt")
+        ctx = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
+        if os.path.exists(os.path.join(state, "admin.pem")):
+            ctx.load_cert_chain(os.path.join(state, "admin.pem"))
+        if os.path.exists(ca):
+            _TLS_CONTEXT.append(ctx)
+        return ctx
     return _TLS_CONTEXT[0]
 
 
@@ -331,7 +338,7 @@ def timed_request(host, port, deadline_s, path="/version", *, tls=True, context=
         conn = sock
         if tls:
             phase = "tls"
-            conn = (context or lab_tls_context()).wrap_socket(sock, do_handshake_on_connect=False)
+            conn = (context or lab_tls_context()).wrap_socket(sock, do_handshake_on_connect=False, server_hostname=host)
             _set_remaining(conn, deadline, clock)
             conn.do_handshake()
         phase = "request"

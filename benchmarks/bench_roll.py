@@ -30,16 +30,22 @@ DEADLINE_S = 5.0  # a request that has no complete HTTP 200 within this is faile
 RESULTS = os.path.join(bf.ROOT, "benchmarks", "results", "roll-%s.json")  # per layout
 
 
+# The recipe's layout, as lab/inventory/recipe.yml has it: Kubernetes 1.5 sysconfig files,
+# the insecure port 8080 behind HAProxy's plain-HTTP 18080.
+RECIPE = {"apiserver_layout": "sysconfig", "kubeha_lab_kubernetes_version": "v1.5.2", "apiserver_insecure_bind_address": "0.0.0.0",
+          "apiserver_tls_health": False, "haproxy_frontend_port": 18080, "haproxy_backend_port": 8080, "haproxy_backend_tls": False,
+          "haproxy_backend_plain_http_acknowledged": True}
+
+
 def layout_vars(layout):
-    """Extra variables of a layout, as ``-e`` arguments. The benchmark lab's etcd is plain
-    HTTP, as the lab's: the static_pod layout's kubeadm defaults (etcd over TLS with
-    kubeadm's client certificate) are turned off, as lab/inventory/hosts.yml does, and the
-    stand-ins play a Kubernetes of the lease era."""
-    values = {"apiserver_layout": layout}
-    if layout == "static_pod":
-        values.update(apiserver_etcd_scheme="http", apiserver_etcd_cafile="", apiserver_etcd_certfile="",
-                      apiserver_etcd_keyfile="", kubeha_lab_kubernetes_version="v1.30.0")
-    return ["-e", json.dumps(values)]
+    """Extra variables of a layout, as ``-e`` arguments: the benchmark inventory is a kubeadm
+    cluster (static_pod); the sysconfig layout is the recipe's."""
+    return ["-e", json.dumps(RECIPE)] if layout == "sysconfig" else []
+
+
+def frontend(layout):
+    """(port, TLS) of the API through the VIP."""
+    return (RECIPE["haproxy_frontend_port"], False) if layout == "sysconfig" else (bf.PORT, True)
 
 
 def playbook(layout, *extra):
@@ -72,7 +78,8 @@ def failure_bursts(failed, wall_offset, gap=1.0):
 def one_roll(layout, value, log_path=None):
     extra = json.dumps({"apiserver_extra_args": {"profiling": value}})
     wall_offset = time.time() - time.monotonic()
-    traffic = bf.Traffic(bf.VIP, bf.PORT, 1.0 / RATE, DEADLINE_S, max_s=3000).start()
+    port, tls = frontend(layout)
+    traffic = bf.Traffic(bf.VIP, port, 1.0 / RATE, DEADLINE_S, max_s=3000, tls=tls).start()
     try:
         seconds, out = playbook(layout, "-e", extra)
     finally:
@@ -91,7 +98,7 @@ def one_roll(layout, value, log_path=None):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--layout", choices=["sysconfig", "static_pod"], default="sysconfig")
+    parser.add_argument("--layout", choices=["sysconfig", "static_pod"], default="static_pod")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -109,7 +116,7 @@ def main(argv=None):
         bf.ansible("lab/prepare.yml", *layout)
         baseline = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))[0]
         print("roll benchmark: %s layout, %d requests/s through %s:%d, %d repetitions (baseline converge %.0f s)"
-              % (args.layout, RATE, bf.VIP, bf.PORT, args.repeat, baseline), flush=True)
+              % (args.layout, RATE, bf.VIP, frontend(args.layout)[0], args.repeat, baseline), flush=True)
         os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         for i in range(args.repeat):
             run = one_roll(args.layout, "false" if i % 2 == 0 else "true",

@@ -133,11 +133,17 @@ def server_tls(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tls")
     cert, key = str(tmp / "cert.pem"), str(tmp / "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-days", "1", "-subj", "/CN=kubeha-bench-test", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True)
+                    "-days", "1", "-subj", "/CN=kubeha-bench-test", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    ctx.client_ca = cert  # what a client trusts to verify this server
     return ctx
+
+
+def client_for(server_tls):
+    """A client context that verifies the test server as the benchmark verifies the lab's."""
+    return ssl.create_default_context(cafile=server_tls.client_ca)
 
 
 def _closed_port():
@@ -151,7 +157,7 @@ def _closed_port():
 # ----------------------------------------------------------------------------- the deadline request
 def test_fast_200_over_tls_is_ok(serve, server_tls):
     port = serve(answer(), server_tls)
-    rec = bf.timed_request("127.0.0.1", port, 2.0)
+    rec = bf.timed_request("127.0.0.1", port, 2.0, context=client_for(server_tls))
     assert (rec.ok, rec.error, rec.status) == (True, None, 200)
     assert rec.start < rec.end and rec.duration < 1.0
 
@@ -183,7 +189,7 @@ def test_server_that_never_answers_http_fails_at_the_deadline_not_later(serve):
 def test_trickling_response_is_bounded_by_the_total_deadline(serve, server_tls):
     # Every recv returns within 0.1 s, so a per-operation timeout would wait the
     # whole 4 s for the response; one total deadline stops at 0.8 s.
-    rec = bf.timed_request("127.0.0.1", serve(trickle, server_tls), 0.8)
+    rec = bf.timed_request("127.0.0.1", serve(trickle, server_tls), 0.8, context=client_for(server_tls))
     assert (rec.ok, rec.error) == (False, "response:timeout")
     assert 0.8 <= rec.duration < 1.0
 
@@ -637,3 +643,9 @@ def test_profile_run_writes_raw_samples_and_summaries(tmp_path, monkeypatch, cap
     assert "raw samples:" in out and "ERROR RuntimeError: lab not healthy" in out
     table = bf.markdown_table({"fast": data})
     assert "| `systemctl reload haproxy` on every node: moves/failed | not run | 0/0 (n=1) | 0/0 |" in table
+
+
+def test_a_server_the_client_does_not_trust_fails_in_tls(serve, server_tls):
+    """The benchmark's client verifies, as the cluster's clients do."""
+    rec = bf.timed_request("127.0.0.1", serve(answer(), server_tls), 2.0, context=ssl.create_default_context())
+    assert not rec.ok and rec.error.startswith("tls:"), rec
