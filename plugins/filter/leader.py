@@ -25,7 +25,7 @@ def _timestamp(value, what):
         return None
     text = value.strip().replace("Z", "+00:00")
     if "." in text:  # Python 3.10 parses at most 6 fraction digits
-        head, _, rest = text.partition(".")
+        head, dummy, rest = text.partition(".")
         digits = "".join(c for c in rest if c.isdigit())
         zone = rest[len(digits):]
         text = "%s.%s%s" % (head, (digits + "000000")[:6], zone)

@@ -151,7 +151,7 @@ class KubeApi:
             status, resp_headers = exc.code, exc.headers
             try:
                 raw = exc.read()
-            except Exception:  # pylint: disable=broad-except  (the body of an error is only a detail)
+            except Exception:  # pylint: disable=broad-except
                 raw = b""
         except (URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc

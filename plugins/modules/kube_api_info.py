@@ -72,8 +72,8 @@ options:
     type: path
   validate_certs:
     description:
-      - Whether to verify the server's certificate. Leave it on: a client that does not verify hides a certificate
-        that every real client of the cluster refuses.
+      - Whether to verify the server's certificate.
+      - Leave it on. A client that does not verify hides a certificate that every real client of the cluster refuses.
     type: bool
     default: true
   timeout:

@@ -61,5 +61,8 @@ def test_a_kubelet_that_cannot_reach_the_api_after_its_restart_fails_the_run():
     assert re.search(r"kube_clients on %s: the kubelet restarted with %s but has not renewed its node Lease within 15 s"
                      % (node, re.escape(v6)), flat), out[-3000:]
     assert back_rc == 0, back[-3000:]
-    state = json.loads(h.check_output("cat /run/kubeha-standin/kubelet.json"))
+
+    def kubelet_state():
+        return json.loads(h.check_output("cat /run/kubeha-standin/kubelet.json"))
+    state = wait_for(kubelet_state, lambda s: s["api_ok"], 30)
     assert state["api_ok"] and state["api_server"].startswith("https://%s:" % VIPS[0]), state

@@ -96,7 +96,7 @@ def test_a_missing_credential_fails_the_readiness_wait_at_once():
     start = time.monotonic()
     proc = site("-e", json.dumps({"apiserver_api_kubeconfig": "", "apiserver_api_ca_file": "/etc/kubernetes/pki/ca.crt",
                                   "apiserver_extra_args": {"audit-log-maxage": "7"}}), "--tags", "apiserver_config")
-    out, _ = proc.communicate(timeout=900)
+    out, dummy = proc.communicate(timeout=900)
     elapsed = time.monotonic() - start
     assert proc.returncode != 0, out[-3000:]
     flat = " ".join(out.split())
@@ -126,7 +126,7 @@ def interrupted():
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        out, _ = proc.communicate(timeout=1200)
+        out, dummy = proc.communicate(timeout=1200)
         watcher.join(5)
         yield proc.returncode, out, cut.is_set()
     finally:
@@ -163,7 +163,7 @@ class IdleClients:
         ctx = ssl.create_default_context(cafile=os.path.join(LAB_STATE, "ca.crt"))
         ctx.load_cert_chain(os.path.join(LAB_STATE, "admin.pem"))
         self.socks = []
-        for _ in range(count):
+        for dummy in range(count):
             raw = socket.create_connection((VIP, int(PORT)), timeout=5)
             self.socks.append(ctx.wrap_socket(raw, server_hostname=VIP))
 
@@ -188,7 +188,7 @@ def recovered(interrupted):
     clients = IdleClients(6)
     try:
         proc = site("-e", json.dumps(CHANGE))
-        out, _ = proc.communicate(timeout=1200)
+        out, dummy = proc.communicate(timeout=1200)
     finally:
         clients.close()
         pexec(lb, "systemctl", "reload", "haproxy")  # back to the configuration: the stranger is gone

@@ -180,7 +180,7 @@ class Authenticator:
             if cn:
                 return Identity(cn, subject.get("organizationName", []) + ["system:authenticated"])
         if authorization:
-            scheme, _, token = authorization.partition(" ")
+            scheme, dummy, token = authorization.partition(" ")
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 return None

@@ -77,7 +77,6 @@ def version_info(version):
             "gitVersion": "v%d.%d.%d-kubeha-standin" % (major, minor, patch), "platform": "linux/amd64"}
 
 
-
 def parse_duration(text):
     match = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:ms|s|m|h))+)", text)
     if not match:
@@ -86,7 +85,6 @@ def parse_duration(text):
         raise FlagError("invalid duration %r" % text)
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text))
-
 
 
 def sd_notify(state):
@@ -132,5 +130,3 @@ def http_get(url, timeout=2.0, data=None, method=None, context=None):
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
-
-

@@ -43,7 +43,7 @@ def default_lock(version):
 def _parse_time(text):
     if not text:
         return 0.0
-    base, _, frac = text.rstrip("Z").partition(".")
+    base, dummy, frac = text.rstrip("Z").partition(".")
     return time.mktime(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) - time.timezone + (float("0." + frac) if frac else 0.0)
 
 

@@ -55,5 +55,3 @@ def lease_reconcile(stored, live_ips, ports):
             and (subsets[0].get("ports") or []) == ports):
         return None, None
     return endpoints_object(ips, ports), _reset_message(ips)
-
-

@@ -114,5 +114,3 @@ class Etcd:
             return holder
         kvs = result["responses"][0]["response_range"].get("kvs", [])
         return base64.b64decode(kvs[0]["value"]).decode() if kvs else ""
-
-

@@ -103,7 +103,7 @@ def extra_args(section):
 def _host_port(endpoint, default_port):
     """(host, port) of "host:port", "[v6]:port", "host" or a bare IPv6 address."""
     if endpoint.startswith("["):
-        host, _, rest = endpoint[1:].partition("]")
+        host, dummy, rest = endpoint[1:].partition("]")
         port = rest[1:] if rest.startswith(":") else ""
     elif endpoint.count(":") == 1:
         host, port = endpoint.split(":")
@@ -663,10 +663,11 @@ def lab_main(args, version):
     if args[:1] == ["init-objects"]:
         node, cluster = load_config(_option(args, "--config") or "/etc/kubernetes/kubeadm-lab.yaml")
         client = admin_client(version)
-        before = {p: client.get(p)[0] for p in ("/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
-                                               "/api/v1/namespaces/kube-public/configmaps/cluster-info",
-                                               "/api/v1/namespaces/kube-system/configmaps/kube-proxy",
-                                               "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy")}
+        watched = ("/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+                   "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+                   "/api/v1/namespaces/kube-system/configmaps/kube-proxy",
+                   "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy")
+        before = {p: client.get(p)[0] for p in watched}
         upload_config(client, cluster, update=False)
         cluster_info(client, cluster, node)
         proxy_addon(client, cluster, node, update=False)

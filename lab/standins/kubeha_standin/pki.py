@@ -143,8 +143,8 @@ def ensure_leaf(directory, base, ca, cn, orgs=(), dns=(), ips=(), usage=("client
         if not verifies(cert, ca_cert):
             raise PkiError("%s is not signed by corresponding CA" % failed)
         have_dns, have_ips = cert_names(cert)
-        missing = [d for d in dns if d not in have_dns] + [str(ipaddress.ip_address(i)) for i in ips
-                                                          if str(ipaddress.ip_address(i)) not in have_ips]
+        wanted_ips = [str(ipaddress.ip_address(i)) for i in ips]
+        missing = [d for d in dns if d not in have_dns] + [i for i in wanted_ips if i not in have_ips]
         if missing:
             raise PkiError("%s is invalid: %s" % (failed, go_hostname_error(missing[0], have_dns, have_ips)))
         log("[certs] Using existing %s certificate and key on disk" % base)
@@ -153,8 +153,8 @@ def ensure_leaf(directory, base, ca, cn, orgs=(), dns=(), ips=(), usage=("client
         raise PkiError("couldn't load the %s certificate authority from %s: the key is missing (copy it from the "
                        "first control-plane node)" % (ca, ca_key))
     sign(cert, key, ca_cert, ca_key, cn, orgs, dns, ips, usage)
-    log("[certs] Generating %s certificate and key" % base + ("; serving cert is signed for DNS names %s and IPs %s"
-                                                            % (list(dns), list(ips)) if dns or ips else ""))
+    signed_for = "; serving cert is signed for DNS names %s and IPs %s" % (list(dns), list(ips)) if dns or ips else ""
+    log("[certs] Generating %s certificate and key%s" % (base, signed_for))
 
 
 def ensure_sa(directory, log):

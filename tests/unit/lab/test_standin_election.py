@@ -192,7 +192,7 @@ def test_without_leader_election_a_component_is_active_at_once(start_apiserver, 
     running = start_apiserver()
     states = []
     monkeypatch.setattr(election, "write_state", lambda component, data: states.append(data))
-    monkeypatch.setattr(election.time, "sleep", lambda seconds: (_ for _ in ()).throw(_Stop()))
+    monkeypatch.setattr(election.time, "sleep", lambda seconds: (x for x in ()).throw(_Stop()))
     opts = flags.parse_flags("controller-manager", ["--kubeconfig=" + pki_files.controller_manager, "--master=" + running.url,
                                                     "--leader-elect=false"], (1, 30, 0))
     with pytest.raises(_Stop):

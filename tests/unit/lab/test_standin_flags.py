@@ -270,7 +270,7 @@ def test_apiserver_insecure_port(capsys):
         klog("run.go:120", "invalid port value 6080: only zero is allowed"), 1)
     for version in (V130, V137):
         for flag in ("--insecure-port=0", "--insecure-bind-address=127.0.0.1", "--address=127.0.0.1", "--port=0"):
-            name = flag.split("=")[0]
+            name = flag.split("=", 1)[0]
             assert refusal("apiserver", [flag], version) == ("Error: unknown flag: %s\n" % name, 1)
 
 
@@ -353,7 +353,7 @@ def test_scheduler_and_controller_manager_insecure_serving(component, capsys):
             lines = text.splitlines()
             # cli.Run re-enables the usage for flag errors: usage first, the error last
             assert (lines[0], lines[1], lines[-1], code) == (
-                "Usage:", "  %s [flags]" % PROGRAM[component], "Error: unknown flag: %s" % flag.split("=")[0], 1)
+                "Usage:", "  %s [flags]" % PROGRAM[component], "Error: unknown flag: %s" % flag.split("=", 1)[0], 1)
 
 
 def test_scheduler_port_must_be_zero_in_1_23(capsys):
@@ -381,7 +381,7 @@ def test_leader_election_flags(component, capsys):
         assert (opts["leader-elect"], opts["leader-elect-lease-duration"]) == (True, 15.0)
     for flag in ("--leader-elect-resource-lock=leases", "--leader-elect-resource-name=x",
                  "--leader-elect-resource-namespace=kube-system"):
-        assert refusal(component, [flag], V152)[0].splitlines()[0] == "unknown flag: " + flag.split("=")[0]
+        assert refusal(component, [flag], V152)[0].splitlines()[0] == "unknown flag: " + flag.split("=", 1)[0]
         for version in (V123, V130, V137):
             accepted(component, [flag], version)
     assert capsys.readouterr().err == ""

@@ -297,7 +297,8 @@ def cluster_api(start_apiserver, pki_files, kube_dir):
     return running, kubeadm.admin_client(V130)
 
 
-def _init(client, cluster, node=NODE):
+def _init(client, cluster, node=None):
+    node = node or NODE
     kubeadm.upload_config(client, cluster, update=False)
     kubeadm.proxy_addon(client, cluster, node, update=False)
     kubeadm.write_manifests(cluster, node)

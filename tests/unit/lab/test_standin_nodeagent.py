@@ -182,7 +182,7 @@ def test_kube_proxy_reaches_the_api_with_the_projected_token(proxy_cluster, pki_
     assert client.server == running.url and client.token_file == str(sa_dir / "token")
     states = []
     monkeypatch.setattr(nodeagent, "write_state", lambda component, state: states.append(copy.deepcopy(state)))
-    monkeypatch.setattr(nodeagent.time, "sleep", lambda seconds: (_ for _ in ()).throw(_Stop()))
+    monkeypatch.setattr(nodeagent.time, "sleep", lambda seconds: (x for x in ()).throw(_Stop()))
     with pytest.raises(_Stop):
         nodeagent.run_proxy(opts, V130)
     assert states[-1]["api_ok"] is True and states[-1]["api_server"] == running.url

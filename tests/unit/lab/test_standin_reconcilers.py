@@ -94,7 +94,8 @@ def apiservers(pki_files, fake_etcd):
     """make(count, kind) -> three ApiServers (10.0.0.11-13) on one FakeEtcd, each registered
     under /registry/masterleases/ with a 15 s lease, as register_loop does."""
 
-    def make(count, kind="master-count", ips=IPS):
+    def make(count, kind="master-count", ips=None):
+        ips = ips or IPS
         servers = []
         for ip in ips:
             opts = flags.parse_flags("apiserver", [

@@ -84,8 +84,9 @@ def test_update_with_a_stale_resource_version_is_a_conflict(objects):
 
 def test_update_keeps_what_the_server_owns(objects):
     made = objects.create("", "configmaps", NS, _cm())
-    forged = {"kind": "Secret", "metadata": {"name": "c", "uid": "forged", "creationTimestamp": "1970-01-01T00:00:00Z",
-                                              "resourceVersion": made["metadata"]["resourceVersion"]}, "data": {}}
+    forged = {"kind": "Secret", "data": {},
+              "metadata": {"name": "c", "uid": "forged", "creationTimestamp": "1970-01-01T00:00:00Z",
+                           "resourceVersion": made["metadata"]["resourceVersion"]}}
     updated = objects.update("", "configmaps", NS, "c", forged)
     assert updated["kind"] == "ConfigMap"
     assert {k: updated["metadata"][k] for k in ("uid", "creationTimestamp")} == {
@@ -239,7 +240,7 @@ def test_the_etcd_client_speaks_the_v3_json_gateway(gateway, tmp_path):
     assert client.get_revision("/k") == ("v", 42), "the first server is down: the next one answers"
     assert client.compare_and_swap("/k", "w", 42) is True
     client.get_prefix("/registry/masterleases/")
-    paths = [(p, b) for p, b in recorder.requests]
+    paths = list(recorder.requests)
     assert paths[0] == ("/v3/kv/range", {"key": _b64("/k")})
     assert paths[1] == ("/v3/kv/txn", {
         "compare": [{"key": _b64("/k"), "target": "MOD", "result": "EQUAL", "mod_revision": "42"}],
