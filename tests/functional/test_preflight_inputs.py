@@ -179,7 +179,10 @@ def test_acknowledged_plain_http_backend_passes_with_a_warning(tmp_path):
 # The control plane's inputs (apiserver, leader_election, kube_clients
 # preflight). The version is given, as no kube-apiserver is installed here;
 # the sysconfig files do not exist, so the roles would write them.
-CONTROL_PLANE = {"apiserver_kubernetes_version": "v1.30.0"}
+# The clients and leader election through plain http: an https URL in the sysconfig layout
+# needs the cluster CA and a certificate check against apiservers, which do not exist here
+# (the case "sysconfig-https-without-ca" shows the refusal).
+CONTROL_PLANE = {"apiserver_kubernetes_version": "v1.30.0", "kubeha_api_url": "http://127.0.0.100:18080"}
 CONTROL_PLANE_TAGS = "apiserver_preflight,leader_election_preflight,kube_clients_preflight"
 
 
@@ -213,6 +216,9 @@ CONTROL_PLANE_CASES = [
      r"leader_election on lb1: .*lease duration > renew deadline > retry period"),
     ("scheduler-extra-arg", {"leader_election_scheduler_extra_args": {"-v": 2}}, None, None,
      r"leader_election_scheduler_extra_args.*-v"),
+    ("sysconfig-https-without-ca", {"kubeha_api_url": "https://127.0.0.100:8443"}, None, None,
+     r"leader_election on lb1: the scheduler and controller-manager would be given --master=https://127\.0\.0\.100:8443 but "
+     r"neither leader_election_api_ca_file nor leader_election_api_kubeconfig names the cluster CA"),
 ]
 
 

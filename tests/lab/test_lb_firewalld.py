@@ -51,6 +51,10 @@ def recap_changes(out):
 
 @pytest.fixture(scope="module")
 def firewalled():
+    # From firewalld's defaults, as on a fresh lab (on a lab where this ran before, the
+    # roles' rules are still in the zone files).
+    for name in ALL:
+        host(name).run_test("systemctl stop firewalld && rm -f /etc/firewalld/zones/*.xml /etc/firewalld/zones/*.xml.old")
     for name in ALL:
         host(name).run_test("systemctl start firewalld")
     assert all(host(name).check_output("firewall-cmd --state") == "running" for name in ALL)
@@ -69,7 +73,8 @@ def test_firewalld_converges_and_a_second_run_changes_nothing(firewalled):
     assert rc1 == 0, out1[-4000:]
     assert sum(recap_changes(out1).values()) > 0, "starting firewalld left nothing to open?\n" + out1[-3000:]
     assert rc2 == 0, out2[-4000:]
-    assert set(recap_changes(out2)) == set(ALL), out2[-4000:]
+    # (localhost: site.yml's first play, which checks the inventory on the controller)
+    assert set(recap_changes(out2)) - {"localhost"} == set(ALL), out2[-4000:]
     assert not any(recap_changes(out2).values()), out2[-4000:]
 
 

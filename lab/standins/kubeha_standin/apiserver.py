@@ -14,6 +14,7 @@ import socket
 import socketserver
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -84,6 +85,14 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.context = context
         super().__init__(address, handler)
+
+    def handle_error(self, request, client_address):
+        """A client that went away in the middle of its answer (HAProxy's health checks close
+        once they read the status line) is no error of the server: Go's net/http says nothing
+        either. Anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
 
     def finish_request(self, request, client_address):
         """The TLS handshake happens here, in the request's own thread (not in accept(),

@@ -278,3 +278,24 @@ def test_the_body_of_a_refused_request_is_not_taken_for_the_next_one(start_apise
         assert (second.status, second.read()) == (200, b"ok")
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("gone", [ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+                                  BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")])
+def test_a_client_that_went_away_is_no_server_error(gone, capsys):
+    """HAProxy's health checks close once they read the status line: the answer's write
+    fails. Go's net/http prints nothing; socketserver would print a traceback for each."""
+    server = apiserver.Server(("127.0.0.1", 0), apiserver.BaseHTTPRequestHandler)
+    try:
+        try:
+            raise gone
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 40000))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug of the stand-in")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 40000))
+        assert "ValueError: a bug of the stand-in" in capsys.readouterr().err
+    finally:
+        server.server_close()
