@@ -34,6 +34,28 @@ def test_lab_up_prints_vip_holder_and_api_answer(lab_up):
     assert sorted(lab_containers()) == ["kubeha-lab-master1", "kubeha-lab-master2", "kubeha-lab-master3", "kubeha-lab-node1"]
 
 
+def container_ids():
+    proc = subprocess.run(["podman", "ps", "-a", "--filter", "label=io.kubeha.lab=lab", "--format", "{{.Names}} {{.ID}}"],
+                          capture_output=True, text=True, check=True)
+    return sorted(proc.stdout.split("\n"))
+
+
+def test_a_second_checkout_does_not_take_over_a_running_lab(lab_ready, tmp_path):
+    """Another checkout's `lab up` (a CI clone on the same machine) is refused before it
+    touches the containers a running lab's tests use."""
+    before = container_ids()
+    image = subprocess.run([os.path.join(ROOT, "lab", "image", "build.sh")], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    other = str(tmp_path / "other-checkout")
+    proc = subprocess.run(["ansible-playbook", "-i", os.path.join(ROOT, "lab", "inventory", "hosts.yml"),
+                           os.path.join(ROOT, "lab", "create.yml"), "-e", "kubeha_lab_image=" + image],
+                          capture_output=True, text=True, check=False, env=dict(os.environ, KUBEHA_ROOT=other))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "lab container kubeha-lab-master1 belongs to the lab of %s, not of %s" % (ROOT, other) in out, out[-3000:]
+    assert container_ids() == before
+
+
 # What scripts/env.sh sets to find collections and a user's shell lacks. Its SSH settings
 # (ANSIBLE_PRIVATE_KEY_FILE, ANSIBLE_REMOTE_USER, ANSIBLE_SSH_ARGS, ...) stay: they are how
 # the lab's hosts are reached, as an inventory's connection settings would be.
