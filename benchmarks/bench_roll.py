@@ -23,11 +23,16 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_failover as bf  # noqa: E402  (the request timing, traffic and lab helpers)
+# The failover benchmark's request timing, traffic and lab helpers (benchmarks/failover/).
+from failover.analysis import summarize  # noqa: E402
+from failover.labctl import ansible, sh  # noqa: E402
+from failover.report import seconds_cell  # noqa: E402
+from failover.request import Traffic  # noqa: E402
+from failover.settings import CONTAINERS, INVENTORY, PORT, ROOT, VARS, VIP  # noqa: E402
 
 RATE = 50  # requests per second
 DEADLINE_S = 5.0  # a request that has no complete HTTP 200 within this is failed
-RESULTS = os.path.join(bf.ROOT, "benchmarks", "results", "roll-%s.json")  # per layout
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "roll-%s.json")  # per layout
 
 
 # The recipe's layout, as lab/inventory/recipe.yml has it: Kubernetes 1.5 sysconfig files,
@@ -45,14 +50,14 @@ def layout_vars(layout):
 
 def frontend(layout):
     """(port, TLS) of the API through the VIP."""
-    return (RECIPE["haproxy_frontend_port"], False) if layout == "sysconfig" else (bf.PORT, True)
+    return (RECIPE["haproxy_frontend_port"], False) if layout == "sysconfig" else (PORT, True)
 
 
 def playbook(layout, *extra):
     """Run site.yml; (seconds, stdout)."""
     began = time.monotonic()
-    out = bf.sh("ansible-playbook", "-i", bf.INVENTORY, os.path.join(bf.ROOT, "playbooks", "site.yml"),
-                *layout_vars(layout), *extra, timeout=3600)
+    out = sh("ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "site.yml"),
+             *layout_vars(layout), *extra, timeout=3600)
     return time.monotonic() - began, out
 
 
@@ -79,7 +84,7 @@ def one_roll(layout, value, log_path=None):
     extra = json.dumps({"apiserver_extra_args": {"profiling": value}})
     wall_offset = time.time() - time.monotonic()
     port, tls = frontend(layout)
-    traffic = bf.Traffic(bf.VIP, port, 1.0 / RATE, DEADLINE_S, max_s=3000, tls=tls).start()
+    traffic = Traffic(VIP, port, 1.0 / RATE, DEADLINE_S, max_s=3000, tls=tls).start()
     try:
         seconds, out = playbook(layout, "-e", extra)
     finally:
@@ -108,15 +113,15 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     began = time.monotonic()
-    image = bf.sh(os.path.join(bf.ROOT, "lab", "image", "build.sh"), timeout=1800).strip().splitlines()[-1]
+    image = sh(os.path.join(ROOT, "lab", "image", "build.sh"), timeout=1800).strip().splitlines()[-1]
     layout = layout_vars(args.layout)
     runs = []
     try:
-        bf.ansible("lab/create.yml", "-e", "kubeha_lab_image=%s" % image, *layout)
-        bf.ansible("lab/prepare.yml", *layout)
+        ansible("lab/create.yml", "-e", "kubeha_lab_image=%s" % image, *layout)
+        ansible("lab/prepare.yml", *layout)
         baseline = playbook(args.layout, "-e", json.dumps({"apiserver_extra_args": {"profiling": "true"}}))[0]
         print("roll benchmark: %s layout, %d requests/s through %s:%d, %d repetitions (baseline converge %.0f s)"
-              % (args.layout, RATE, bf.VIP, frontend(args.layout)[0], args.repeat, baseline), flush=True)
+              % (args.layout, RATE, VIP, frontend(args.layout)[0], args.repeat, baseline), flush=True)
         os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         for i in range(args.repeat):
             run = one_roll(args.layout, "false" if i % 2 == 0 else "true",
@@ -128,13 +133,13 @@ def main(argv=None):
             for burst in run["bursts"]:
                 print("    failures from %s for %.2f s: %d" % (burst["start"], burst["seconds"], burst["count"]), flush=True)
     finally:
-        for container in bf.CONTAINERS.values():
+        for container in CONTAINERS.values():
             subprocess.run(["podman", "rm", "-f", "-t", "5", container], capture_output=True, check=False)
-        subprocess.run(["podman", "network", "rm", bf.VARS["kubeha_lab_network"]], capture_output=True, check=False)
+        subprocess.run(["podman", "network", "rm", VARS["kubeha_lab_network"]], capture_output=True, check=False)
     if runs:
         summary = {"layout": args.layout, "rate": RATE, "deadline_s": DEADLINE_S, "runs": runs,
-                   "failed": bf.summarize([r["failed"] for r in runs]),
-                   "playbook_s": bf.summarize([r["playbook_s"] for r in runs])}
+                   "failed": summarize([r["failed"] for r in runs]),
+                   "playbook_s": summarize([r["playbook_s"] for r in runs])}
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
         with open(RESULTS % args.layout, "w") as fh:
             json.dump(summary, fh, indent=1)
@@ -143,7 +148,7 @@ def main(argv=None):
         failed = summary["failed"]
         print("| %s | %d | %d (%d-%d, n=%d) of ~%d | %s |"
               % (args.layout, RATE, failed["median"], failed["min"], failed["max"], failed["n"],
-                 statistics.median(r["requests"] for r in runs), bf.seconds_cell(summary["playbook_s"])))
+                 statistics.median(r["requests"] for r in runs), seconds_cell(summary["playbook_s"])))
     print("elapsed: %.1f min" % ((time.monotonic() - began) / 60), flush=True)
     return 0
 

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "benchmarks"))
 import bench_roll  # noqa: E402
+from failover.request import RequestRecord  # noqa: E402
 
 OUTPUT = '''
 TASK [kubeha.control_plane.apiserver : Roll | why: lb1] ************************
@@ -39,7 +40,7 @@ def test_options():
 
 
 def test_failure_bursts_group_by_gap_and_count():
-    rec = bench_roll.bf.RequestRecord
+    rec = RequestRecord
     failed = [rec(10.0, 10.5, False, "eof"), rec(10.4, 10.9, False, "eof"), rec(11.3, 11.4, False, "eof"),
               rec(20.0, 20.2, False, "tls-eof")]
     bursts = bench_roll.failure_bursts(failed, wall_offset=0.0)

@@ -20,6 +20,7 @@ from unittest import mock
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.kubeha.control_plane.plugins.module_utils import _apiserver_live
 from ansible_collections.kubeha.control_plane.plugins.modules import apiserver_count
 
 try:
@@ -283,7 +284,8 @@ def _patched(args, bin_path=None, version_run=None, urlopen=None):
         runner = stack.enter_context(
             mock.patch.object(basic.AnsibleModule, "run_command", autospec=True, side_effect=run_command))
         opener = stack.enter_context(
-            mock.patch.object(apiserver_count, "open_url", side_effect=urlopen or AssertionError("unexpected request"))
+            # The endpoints are read in module_utils/_apiserver_live, which looks open_url up there.
+            mock.patch.object(_apiserver_live, "open_url", side_effect=urlopen or AssertionError("unexpected request"))
         )
         yield runner, opener
 

@@ -35,6 +35,7 @@ from apiserver_count_harness import (
     run_ok,
 )
 
+from ansible_collections.kubeha.control_plane.plugins.module_utils import _apiserver_config
 from ansible_collections.kubeha.control_plane.plugins.modules import apiserver_count
 
 
@@ -361,7 +362,7 @@ def test_manifest_tag_that_is_not_a_version(master):
 def test_pyyaml_missing_fails_only_when_the_manifest_is_needed(master):
     master.static_pod()
     master.sysconfig()
-    with mock.patch.object(apiserver_count, "yaml", None):
+    with mock.patch.object(_apiserver_config, "yaml", None):  # the manifest is read in module_utils/_apiserver_config
         result = run_fail(master.args(expected=3))
         assert "Failed to import the required Python library (PyYAML)" in result["msg"]
         assert "python3-yaml on Debian and Ubuntu, python3-pyyaml on Enterprise Linux" in result["msg"]
