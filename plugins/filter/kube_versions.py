@@ -29,7 +29,7 @@ from ansible_collections.kubeha.control_plane.plugins.module_utils._kube_version
 )
 
 
-# \Z, not $: "$" also matches before a final newline (the same rule as kube_config's flag names).
+# \Z, not $: "$" also matches before a final newline (the same rule as the flag names of plugin_utils/_kube_text.py).
 _FLAG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
 
 
