@@ -80,7 +80,10 @@ def test_a_kubelet_that_cannot_reach_the_api_after_its_restart_fails_the_run():
                    % (node, pem))
         rc, out = playbook("-e", json.dumps({"kubeha_api_url": v6, "kube_clients_ready_timeout": 15}), "--tags", "kube_clients")
     finally:
-        h.run_test("cp -p /root/kubelet-client.test-saved %s && rm -f /root/kubelet-client.test-saved" % pem)
+        # The certificate back, and the kubelet restarted to load it, as an operator would:
+        # until then it cannot update its kube-proxy pod, and the next run's kube-proxy
+        # rollout would wait for it (as a real DaemonSet rollout waits for a broken node).
+        h.run_test("cp -p /root/kubelet-client.test-saved %s && rm -f /root/kubelet-client.test-saved && systemctl restart kubelet" % pem)
     back_rc, back = playbook("--tags", "kube_clients")
     assert rc != 0, out[-3000:]
     flat = " ".join(out.split())

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from .lablib import INVENTORY, SITE
+from .lablib import INVENTORY, ROOT, SITE
 
 from kubeha_testlib import API_CURL, LAB_STATE, LBS, MASTERS, PORT, RUNNER, VIP, haproxy_servers, wait_for  # noqa: E402
 
@@ -53,6 +53,14 @@ def cut_ssh(name):
 
 def restore_ssh(name):
     pexec(name, "nft", "delete", "table", "inet", "kubeha_cut")
+
+
+def save_output(name, out):
+    """The whole run's output, for when an assertion's tail is not enough (tests/output/)."""
+    out_dir = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, name + ".log"), "w") as fh:
+        fh.write(out)
 
 
 def recap(out):
@@ -130,9 +138,11 @@ def interrupted():
     try:
         out, dummy = proc.communicate(timeout=1200)
         watcher.join(5)
-        yield proc.returncode, out, cut.is_set()
     finally:
+        # Before the next run (a module fixture's teardown would come after it).
         restore_ssh(VICTIM)
+    save_output("roll-interrupted", out)
+    return proc.returncode, out, cut.is_set()
 
 
 def test_an_unreachable_master_fails_itself_and_is_put_back(interrupted):
@@ -194,6 +204,7 @@ def recovered(interrupted):
     finally:
         clients.close()
         pexec(lb, "systemctl", "reload", "haproxy")  # back to the configuration: the stranger is gone
+    save_output("roll-recovered", out)
     return proc.returncode, out
 
 

@@ -24,7 +24,8 @@ def assert_no_change(*args):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M))
-    assert sorted(recap) == sorted(RUNNER.get_hosts("all")), out[-2000:]
+    # site.yml's first play checks the inventory on localhost.
+    assert sorted(set(recap) - {"localhost"}) == sorted(RUNNER.get_hosts("all")), out[-2000:]
     assert set(recap.values()) == {"0"}, ({h: c for h, c in recap.items() if c != "0"}, out[-4000:])
 
 

@@ -15,8 +15,11 @@ def test_unknown_flag_exits_non_zero():
     assert out.rc != 0 and "unknown flag: --no-such-flag" in out.stderr
 
 
-def _unit(name, unit, cmd):
-    host(name).run_test("systemd-run --unit=%s --collect " + cmd, unit)
+def _unit(name, unit, cmd, version=None):
+    """A stand-in as a transient unit; ``version`` makes it play another Kubernetes version
+    than the scenario's (KUBEHA_STANDIN_VERSION), with that version's flags."""
+    env = "-E KUBEHA_STANDIN_VERSION=%s " % version if version else ""
+    host(name).run_test("systemd-run --unit=%s --collect " + env + cmd, unit)
 
 
 def _stop(name, unit):
@@ -26,10 +29,13 @@ def _stop(name, unit):
 def test_sigterm_fails_readyz_at_once_and_closes_after_the_delay():
     h = host(MASTERS[0])
     unit = "standin-test-apiserver"
+    # --shutdown-delay-duration came with 1.16 (kubernetes PR 74416): the scenario's 1.5.2
+    # refuses it, as the real 1.5 would, so this apiserver plays 1.16.
     _unit(MASTERS[0], unit, "/usr/bin/kube-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=16443 "
           "--insecure-port=0 --shutdown-delay-duration=4s --cert-dir=/run/standin-test "
           # The site's master-count count, and master1's own address: the endpoints stay as they are.
-          "--apiserver-count=3 --advertise-address=%s" % RUNNER.get_variables(MASTERS[0])["kubeha_address"])
+          "--endpoint-reconciler-type=master-count --apiserver-count=3 --advertise-address=%s"
+          % RUNNER.get_variables(MASTERS[0])["kubeha_address"], version="v1.16.15")
     try:
         probe = "curl -sk -o /dev/null -w '%{http_code}' --max-time 2 https://127.0.0.1:16443/readyz"
         assert wait_for(lambda: h.run(probe).stdout, "200") == "200"
