@@ -37,50 +37,14 @@ attributes:
     description: Target OS/families that can be operated against.
     support: full
     platforms: posix
+extends_documentation_fragment:
+  - kubeha.control_plane.kube_api
 options:
   path:
     description:
       - The path to read, for example V(/readyz) or V(/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler).
     type: str
     required: true
-  api_url:
-    description:
-      - Base URL of the API server (V(https://10.0.0.11:6443)). It replaces the server of O(kubeconfig), whose
-        credentials and CA are still used, so one master's own apiserver can be asked with the admin credentials.
-      - Required when O(kubeconfig) is not given.
-    type: str
-  kubeconfig:
-    description:
-      - A kubeconfig file on the managed host whose current context gives the server, the CA and the credentials
-        (for example V(/etc/kubernetes/admin.conf) on a kubeadm control-plane node).
-    type: path
-  token:
-    description:
-      - Bearer token; it replaces the credentials of O(kubeconfig).
-    type: str
-  ca_file:
-    description:
-      - CA certificate (PEM) to verify the server with; it replaces the CA of O(kubeconfig).
-    type: path
-  client_cert:
-    description:
-      - Client certificate (PEM) to authenticate with.
-    type: path
-  client_key:
-    description:
-      - Private key of O(client_cert), when it is not in the same file.
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify the server's certificate.
-      - Leave it on. A client that does not verify hides a certificate that every real client of the cluster refuses.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for the answer.
-    type: int
-    default: 10
   status_code:
     description:
       - Statuses that count as an answer; any other fails the task.

@@ -43,6 +43,8 @@ attributes:
     description: Target OS/families that can be operated against.
     support: full
     platforms: posix
+extends_documentation_fragment:
+  - kubeha.control_plane.kube_api
 options:
   server:
     description:
@@ -80,43 +82,6 @@ options:
       - Also set the server of C(kube-public/cluster-info), which C(kubeadm join) uses.
     type: bool
     default: true
-  api_url:
-    description:
-      - Base URL of the API server (V(https://10.0.0.11:6443)). It replaces the server of O(kubeconfig), whose
-        credentials and CA are still used.
-      - Required when O(kubeconfig) is not given.
-    type: str
-  kubeconfig:
-    description:
-      - A kubeconfig file on the managed host whose current context gives the server, the CA and the credentials
-        (for example V(/etc/kubernetes/admin.conf) on a kubeadm control-plane node).
-    type: path
-  token:
-    description:
-      - Bearer token; it replaces the credentials of O(kubeconfig).
-    type: str
-  ca_file:
-    description:
-      - CA certificate (PEM) to verify the server with; it replaces the CA of O(kubeconfig).
-    type: path
-  client_cert:
-    description:
-      - Client certificate (PEM) to authenticate with.
-    type: path
-  client_key:
-    description:
-      - Private key of O(client_cert), when it is not in the same file.
-    type: path
-  validate_certs:
-    description:
-      - Whether to verify the server's certificate.
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for each answer of the API.
-    type: int
-    default: 10
 notes:
   - Files readable only by root (C(/etc/kubernetes/admin.conf)) need O(ignore:become=true).
   - C(kubeadm upgrade apply) writes the kube-proxy ConfigMap again from C(controlPlaneEndpoint) of the

@@ -17,21 +17,13 @@ import time
 import pytest
 
 from kubeha_standin import apiserver, flags, kubeconfig, store
+from standin_harness import until as _until  # noqa: E402
 
 V130 = (1, 30, 0)
 CM = "/api/v1/namespaces/kube-system/configmaps"
 DS = "/apis/apps/v1/namespaces/kube-system/daemonsets"
 PODS = "/api/v1/namespaces/kube-system/pods"
 NODE_LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
-
-
-def _until(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from kubeha_standin import core, kubelet
+from standin_harness import until as _until  # noqa: E402
 
 V130, V152 = (1, 30, 0), (1, 5, 2)
 
@@ -31,15 +32,6 @@ def _alive(pid):
     except ChildProcessError:
         pass
     return kubelet.process_state(pid) not in ("", "Z")
-
-
-def _until(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 # ---------------------------------------------------------------- manifests

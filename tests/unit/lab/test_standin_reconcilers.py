@@ -5,11 +5,11 @@ FakeEtcd (the apiserver registrations are etcd keys with leases that expire)."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from kubeha_standin import apiserver, endpoints, flags
+from standin_harness import until as _until  # noqa: E402
 
 V130 = (1, 30, 0)
 PORTS = [{"name": "https", "port": 6443, "protocol": "TCP"}]
@@ -174,12 +174,3 @@ def test_a_served_apiserver_registers_itself_and_lists_itself(start_apiserver, p
     status, body, _h = admin.get("/api/v1/namespaces/default/endpoints/kubernetes")
     assert status == 200 and _ips(body) == ["127.0.0.1"] and body["subsets"][0]["ports"] == [
         {"name": "https", "port": 6443, "protocol": "TCP"}]
-
-
-def _until(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
