@@ -55,9 +55,12 @@ def apiserver_roll_view(results, masters, host=None):
             "extra": [s for s in servers if s not in masters],
             # Only UP counts as up: "UP 1/2" is going down, "DRAIN", "MAINT", "NOLB" take no new connections.
             "not_up": {s: status(s) for s in servers if s in masters and s != host and status(s) != "UP"},
-            "left_drained": [s for s in drained if s in masters and status(s).startswith("MAINT")],
-            "stale_marks": [s for s in drained if not status(s).startswith("MAINT")],
-            "maintenance": [s for s in servers if status(s).startswith("MAINT") and s not in drained],
+            # The roll drains (DRAIN), then puts in maintenance (MAINT); health checks may
+            # show either as DOWN meanwhile. A marked server that is not UP is the roll's to
+            # put back; a mark on an UP server (or one no longer in the backend) is stale.
+            "left_drained": [s for s in drained if s in masters and s in servers and not status(s).startswith("UP")],
+            "stale_marks": [s for s in drained if s not in masters or s not in servers or status(s).startswith("UP")],
+            "maintenance": [s for s in servers if status(s).startswith(("MAINT", "DRAIN")) and s not in drained],
         }
     return view
 

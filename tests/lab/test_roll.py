@@ -12,6 +12,7 @@ stayed out of every load balancer and the next run stopped at it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -32,13 +33,29 @@ pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_ready")]
 VICTIM = MASTERS[1]
 CONTAINER = {name: RUNNER.get_variables(name).get("kubeha_lab_container", name) for name in MASTERS}
 MARK = "/run/kubeha-apiserver/drained/kube-apiserver/%s"
-SA_KEYS = ["/etc/kubernetes/pki/sa-kubeha.key", "/etc/kubernetes/pki/sa-kubeha.pub"]
-CHANGE = {"apiserver_extra_args": {"profiling": "false"}, "apiserver_service_account_key_files": SA_KEYS,
-          "apiserver_drain_timeout": 3}
 
 
 def pexec(name, *argv):
     return subprocess.run(["podman", "exec", CONTAINER[name], *argv], capture_output=True, text=True, check=False)
+
+
+def manifest_flags(name):
+    out = pexec(name, "python3", "-c", "import yaml; print('\\n'.join(yaml.safe_load(open("
+                "'/etc/kubernetes/manifests/kube-apiserver.yaml'))['spec']['containers'][0]['command']))").stdout
+    return dict(a[2:].split("=", 1) for a in out.split() if a.startswith("--"))
+
+
+@functools.lru_cache(maxsize=None)
+def run_values():
+    """Values no master runs yet, so that every run of this module changes every master, on
+    a fresh lab or on one an earlier run left changed: an --event-ttl of its own and
+    service-account key paths of their own. (ttl, key paths, the change as extra vars)"""
+    run = int(time.time())
+    running = {manifest_flags(n).get("event-ttl") for n in MASTERS}
+    ttl = next("%dm0s" % m for m in range(61 + run % 500, 1000) if "%dm0s" % m not in running)
+    keys = ["/etc/kubernetes/pki/sa-kubeha-%d.key" % run, "/etc/kubernetes/pki/sa-kubeha-%d.pub" % run]
+    return ttl, keys, {"apiserver_extra_args": {"profiling": "false", "event-ttl": ttl}, "apiserver_service_account_key_files": keys,
+                       "apiserver_drain_timeout": 3}
 
 
 def cut_ssh(name):
@@ -66,12 +83,6 @@ def save_output(name, out):
 def recap(out):
     return {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
             for m in re.finditer(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)}
-
-
-def manifest_flags(name):
-    out = pexec(name, "python3", "-c", "import yaml; print('\\n'.join(yaml.safe_load(open("
-                "'/etc/kubernetes/manifests/kube-apiserver.yaml'))['spec']['containers'][0]['command']))").stdout
-    return dict(a[2:].split("=", 1) for a in out.split() if a.startswith("--"))
 
 
 def site(*extra):
@@ -105,7 +116,7 @@ def test_a_missing_credential_fails_the_readiness_wait_at_once():
     master and stops."""
     start = time.monotonic()
     proc = site("-e", json.dumps({"apiserver_api_kubeconfig": "", "apiserver_api_ca_file": "/etc/kubernetes/pki/ca.crt",
-                                  "apiserver_extra_args": {"profiling": "false"}}), "--tags", "apiserver_config")
+                                  "apiserver_extra_args": {"event-ttl": run_values()[0]}}), "--tags", "apiserver_config")
     out, dummy = proc.communicate(timeout=900)
     elapsed = time.monotonic() - start
     assert proc.returncode != 0, out[-3000:]
@@ -113,21 +124,31 @@ def test_a_missing_credential_fails_the_readiness_wait_at_once():
     assert re.search(r"the roll stopped at %s \(.*answered HTTP 401.*the API refused the credentials or found none" % MASTERS[0], flat), out[-4000:]
     assert re.search(r"Its previous configuration and files were restored and it answers, but its readiness cannot be read "
                      r"without credentials", flat), out[-4000:]
-    assert "profiling" not in manifest_flags(MASTERS[0])
+    assert manifest_flags(MASTERS[0]).get("event-ttl") != run_values()[0]
     assert elapsed < 240, "the 401 was waited out: %.0f s" % elapsed
     assert wait_for(lambda: haproxy_servers(LBS[0]), {m: "UP" for m in MASTERS}, 60) == {m: "UP" for m in MASTERS}
 
 
+def own_state():
+    """VICTIM's status in its own HAProxy (read through podman: its SSH is what gets cut)."""
+    stat = pexec(VICTIM, "sh", "-c", "echo 'show stat' | nc -U /var/lib/haproxy/admin.sock").stdout
+    rows = [r.split(",") for r in stat.splitlines() if r.startswith("kube-apiserver,%s," % VICTIM)]
+    return rows[0][17] if rows else ""
+
+
 @pytest.fixture(scope="module")
 def interrupted():
-    """site.yml with the change, VICTIM's SSH cut as soon as its turn drained it somewhere."""
-    proc = site("-e", json.dumps(CHANGE))
+    """site.yml with the change, VICTIM's SSH cut as soon as its turn drained it on its own
+    load balancer."""
+    proc = site("-e", json.dumps(run_values()[2]))
     cut = threading.Event()
 
     def watch():
         deadline = time.monotonic() + 900
         while proc.poll() is None and time.monotonic() < deadline:
-            if pexec(MASTERS[0], "test", "-e", MARK % VICTIM).returncode == 0:
+            # Once its own load balancer has drained it (the turn marked it there first):
+            # that drain can only be undone by the next run.
+            if own_state() == "DRAIN":
                 cut_ssh(VICTIM)
                 cut.set()
                 return
@@ -159,13 +180,14 @@ def test_an_unreachable_master_fails_itself_and_is_put_back(interrupted):
     # Every load balancer that answers took it back (HAProxy's checks decide UP from there).
     for lb in LBS:
         if lb != VICTIM:
-            assert haproxy_servers(lb)[VICTIM] != "MAINT", haproxy_servers(lb)
+            assert haproxy_servers(lb)[VICTIM] not in ("DRAIN", "MAINT"), haproxy_servers(lb)
             assert pexec(lb, "test", "-e", MARK % VICTIM).returncode != 0, "mark left on %s" % lb
     # The first master was rolled, the last was not touched.
-    assert manifest_flags(MASTERS[0]).get("profiling") == "false"
-    assert "profiling" not in manifest_flags(MASTERS[2])
+    assert manifest_flags(MASTERS[0]).get("event-ttl") == run_values()[0]
+    assert manifest_flags(MASTERS[2]).get("event-ttl") != run_values()[0]
     # The unreachable load balancer (the victim itself) keeps it drained, with the mark.
     assert pexec(VICTIM, "test", "-e", MARK % VICTIM).returncode == 0
+    assert own_state() == "DRAIN"
 
 
 class IdleClients:
@@ -199,7 +221,7 @@ def recovered(interrupted):
     assert wait_for(lambda: haproxy_servers(lb).get("old-master", ""), lambda s: s.startswith("DOWN"), 20).startswith("DOWN")
     clients = IdleClients(6)
     try:
-        proc = site("-e", json.dumps(CHANGE))
+        proc = site("-e", json.dumps(run_values()[2]))
         out, dummy = proc.communicate(timeout=1200)
     finally:
         clients.close()
@@ -219,14 +241,14 @@ def test_the_next_run_finishes_what_the_interrupted_one_left(recovered):
     assert re.search(r"still had [1-9]\d* connection\(s\) through \S+ after 3 s", flat), out[-5000:]
     assert not re.search(r"still had 0 connection", flat), out[-5000:]
     for name in MASTERS:
-        assert manifest_flags(name).get("profiling") == "false", name
+        assert manifest_flags(name).get("event-ttl") == run_values()[0], name
         for lb in LBS:
             assert pexec(lb, "test", "-e", MARK % name).returncode != 0, (lb, name)
     assert wait_for(lambda: haproxy_servers(VICTIM), {m: "UP" for m in MASTERS}, 30) == {m: "UP" for m in MASTERS}
     # kubeadm-config carries the flag, so kubeadm upgrade keeps it.
     cfg = pexec(MASTERS[0], "sh", "-c", "%s https://%s:6443/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
                 % (API_CURL, RUNNER.get_variables(MASTERS[0])["kubeha_address"])).stdout
-    assert "profiling: 'false'" in json.loads(cfg)["data"]["ClusterConfiguration"]
+    assert "event-ttl: %s" % run_values()[0] in json.loads(cfg)["data"]["ClusterConfiguration"]
 
 
 def test_the_service_account_key_was_copied_from_the_running_one_not_generated(recovered):
@@ -234,9 +256,9 @@ def test_the_service_account_key_was_copied_from_the_running_one_not_generated(r
     their flags) was copied there, readable by root only (static pods run as root)."""
     running = pexec(MASTERS[0], "sha256sum", "/etc/kubernetes/pki/sa.key").stdout.split()[0]
     for name in MASTERS:
-        key = pexec(name, "sha256sum", SA_KEYS[0]).stdout.split()
+        key = pexec(name, "sha256sum", run_values()[1][0]).stdout.split()
         assert key and key[0] == running, name
-        mode = pexec(name, "stat", "-c", "%U:%G %a", SA_KEYS[0]).stdout.strip()
+        mode = pexec(name, "stat", "-c", "%U:%G %a", run_values()[1][0]).stdout.strip()
         assert mode == "root:root 600", (name, mode)
         leftovers = pexec(name, "sh", "-c", "ls /etc/kubernetes/pki/*.kubeha-new /etc/kubernetes/pki/*.kubeha-old 2>/dev/null").stdout
         assert leftovers == "", (name, leftovers)

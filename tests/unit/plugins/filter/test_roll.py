@@ -51,6 +51,22 @@ def test_an_interrupted_rolls_drain_and_someone_elses_maintenance():
     assert view["not_up"] == {"m2": "MAINT", "m3": "MAINT"}
 
 
+@pytest.mark.parametrize("status", ["DRAIN", "MAINT", "DOWN", "DOWN 1/2"])
+def test_a_marked_server_the_run_left_drained_or_down_is_put_back(status):
+    """Cut between the drain and the maintenance, or while the health checks see it down."""
+    view = apiserver_roll_view([result("lb1", {"m1": "UP", "m2": status, "m3": "UP"}, drained=["m2"])], MASTERS)["lb1"]
+    assert view["left_drained"] == ["m2"]
+    assert view["stale_marks"] == [] and view["maintenance"] == []
+
+
+def test_a_drain_without_the_mark_is_someone_elses_and_marks_of_strangers_are_stale():
+    view = apiserver_roll_view([result("lb1", {"m1": "DRAIN", "m2": "UP", "m3": "UP"}, drained=["old", "gone"])],
+                               MASTERS + ["gone"])["lb1"]
+    assert view["maintenance"] == ["m1"]
+    assert view["left_drained"] == []
+    assert view["stale_marks"] == ["old", "gone"]  # not a master; a master no longer in the backend
+
+
 def test_an_unreachable_load_balancer_is_marked():
     view = apiserver_roll_view([result("lb1", {"m1": "UP"}), result("lb2", {}, unreachable=True)], MASTERS)
     assert view["lb2"] == {"reachable": False}
