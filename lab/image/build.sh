@@ -16,10 +16,14 @@ key=$(cat "$here/build.sh" "$here/packages.txt" "$here/packages-apt.txt" | sha25
 ref="$name:$key"
 log() { printf 'image: %s\n' "$*" >&2; }
 
+mkdir -p "$cache"
+# One build at a time: the lab and the molecule scenarios (which the test suite runs side
+# by side) may both ask for the image on a machine that has none yet.
+exec 9>"$cache/image-build.lock"
+flock 9
 if podman image exists "$ref"; then
   echo "$ref"; exit 0
 fi
-mkdir -p "$cache"
 tarball="$cache/kubeha-lab-$key.tar"
 if [ ! -s "$tarball" ]; then
   mirror=${KUBEHA_LAB_MIRROR:-}
