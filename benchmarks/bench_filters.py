@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 # conftest makes the checkout importable as ansible_collections.kubeha.control_plane
 import conftest  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
 
-from ansible_collections.kubeha.control_plane.plugins.filter import hosts as f  # noqa: E402
+from ansible_collections.kubeha.control_plane.plugins.filter import hosts, vrrp  # noqa: E402
 
 GOAL_S = 0.5
 
@@ -60,9 +60,9 @@ def main(sizes=(100, 1000, 5000)):
         names, hv = inventory(n)
         lbs, lb_hv = vrrp_inventory(n)
         cases = {
-            "etcd_servers": lambda: f.etcd_servers(names, hv, scheme="https", port=2379),
-            "haproxy_backends": lambda: f.haproxy_backends(names, hv, port=6443),
-            "vrrp_peers": lambda: f.vrrp_peers(lbs, lb_hv, lbs[n // 2]),
+            "etcd_servers": lambda: hosts.etcd_servers(names, hv, scheme="https", port=2379),
+            "haproxy_backends": lambda: hosts.haproxy_backends(names, hv, port=6443),
+            "vrrp_peers": lambda: vrrp.vrrp_peers(lbs, lb_hv, lbs[n // 2]),
         }
         for name, fn in cases.items():
             assert len(fn()) >= n - 1  # the work really happened

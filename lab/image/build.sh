@@ -19,9 +19,11 @@ log() { printf 'image: %s\n' "$*" >&2; }
 mkdir -p "$cache"
 # One build at a time: the lab and the molecule scenarios (which the test suite runs side
 # by side) may both ask for the image on a machine that has none yet.
+# (bounded; the commands below do not inherit the lock's descriptor, so that no process
+# they leave behind - podman's pause process - holds it)
 exec 9>"$cache/image-build.lock"
-flock 9
-if podman image exists "$ref"; then
+flock -w 1800 9 || { log "another image build has held $cache/image-build.lock for 30 minutes"; exit 1; }
+if podman image exists "$ref" 9>&-; then
   echo "$ref"; exit 0
 fi
 tarball="$cache/kubeha-lab-$key.tar"
@@ -38,7 +40,7 @@ if [ ! -s "$tarball" ]; then
   trap 'rm -rf "$rootfs" "$tarball.part"' EXIT
   pkgs=$(grep -vE '^\s*(#|$)' "$here/packages.txt" | paste -sd, -)
   log "debootstrap bookworm from $mirror (about a minute)"
-  debootstrap --variant=minbase --include="$pkgs" bookworm "$rootfs" "$mirror" >&2
+  debootstrap --variant=minbase --include="$pkgs" bookworm "$rootfs" "$mirror" >&2 9>&-
   # A fresh machine-id per container; units that make no sense in a container.
   : > "$rootfs/etc/machine-id"
   for unit in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
@@ -74,5 +76,5 @@ if [ ! -s "$tarball" ]; then
 fi
 log "importing $tarball as $ref"
 podman import --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL=SIGRTMIN+3' \
-  --change 'ENV container=podman' "$tarball" "$ref" >&2
+  --change 'ENV container=podman' "$tarball" "$ref" >&2 9>&-
 echo "$ref"

@@ -48,19 +48,25 @@ def apiserver_roll_view(results, masters, host=None):
         def status(name):
             return str((servers.get(name) or {}).get("status", ""))
 
+        not_up = {s: status(s) for s in servers if s in masters and s != host and status(s) != "UP"}
+        # The roll drains a server (DRAIN) with its health checks off (0.5.0 put it in MAINT);
+        # a stopped one may show DOWN. A marked server that is not UP is the roll's to put back;
+        # a mark on an UP server (or on one no longer in the backend) is stale.
+        left_drained = [s for s in drained if s in masters and s in servers and not status(s).startswith("UP")]
         view[lb] = {
             "reachable": True,
             "servers": dict(servers),
             "missing": [m for m in masters if m not in servers],
             "extra": [s for s in servers if s not in masters],
             # Only UP counts as up: "UP 1/2" is going down, "DRAIN", "MAINT", "NOLB" take no new connections.
-            "not_up": {s: status(s) for s in servers if s in masters and s != host and status(s) != "UP"},
-            # The roll drains (DRAIN), then puts in maintenance (MAINT); health checks may
-            # show either as DOWN meanwhile. A marked server that is not UP is the roll's to
-            # put back; a mark on an UP server (or one no longer in the backend) is stale.
-            "left_drained": [s for s in drained if s in masters and s in servers and not status(s).startswith("UP")],
+            "not_up": not_up,
+            # Not up here for another reason than this load balancer's mark (put back before the turns).
+            "down": [s for s in not_up if s not in left_drained],
+            "left_drained": left_drained,
             "stale_marks": [s for s in drained if s not in masters or s not in servers or status(s).startswith("UP")],
             "maintenance": [s for s in servers if status(s).startswith(("MAINT", "DRAIN")) and s not in drained],
+            # Every marked master there (put back with its health checks on, even when it shows UP).
+            "marked": [s for s in drained if s in masters and s in servers],
         }
     return view
 

@@ -56,6 +56,20 @@ def test_a_second_checkout_does_not_take_over_a_running_lab(lab_ready, tmp_path)
     assert container_ids() == before
 
 
+def test_a_second_checkout_does_not_destroy_a_running_lab(lab_ready, tmp_path):
+    """molecule's test sequence starts with its destroy playbook: another checkout's is refused
+    too, and removes nothing."""
+    before = container_ids()
+    other = str(tmp_path / "other-checkout")
+    proc = subprocess.run(["ansible-playbook", "-i", os.path.join(ROOT, "lab", "inventory", "hosts.yml"),
+                           os.path.join(ROOT, "lab", "destroy.yml")],
+                          capture_output=True, text=True, check=False, env=dict(os.environ, KUBEHA_ROOT=other))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "lab container kubeha-lab-master1 belongs to the lab of %s, not of %s" % (ROOT, other) in out, out[-3000:]
+    assert container_ids() == before
+
+
 # What scripts/env.sh sets to find collections and a user's shell lacks. Its SSH settings
 # (ANSIBLE_PRIVATE_KEY_FILE, ANSIBLE_REMOTE_USER, ANSIBLE_SSH_ARGS, ...) stay: they are how
 # the lab's hosts are reached, as an inventory's connection settings would be.

@@ -6,11 +6,15 @@ run is collected, one background thread builds (or reuses) the lab image and run
 selected scenarios one after the other, while the quality, unit, functional and lab tests
 go on. ``test_molecule_scenario`` waits for its scenario and judges it.
 KUBEHA_MOLECULE_BESIDE=0 runs each scenario only when its test is reached.
+
+A session that ends early (-x, Ctrl-C) stops the scenario that runs (its whole process
+group: molecule, ansible-playbook, podman) and removes its containers.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 
@@ -18,6 +22,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(ROOT, "tests", "output")
+SCENARIO_TIMEOUT = 3600
 
 
 class Scenarios:
@@ -25,61 +30,98 @@ class Scenarios:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.results = {}  # name -> (rc, log path) or (None, reason)
+        self.results = {}  # name -> (rc, log path), or (None, why it did not run)
         self.done = {}  # name -> threading.Event
-        self.proc = None
-        self.thread = None
+        self.proc = None  # the molecule process that runs now
+        self.current = None  # its scenario
         self.stopping = False
+        self.threads = []
 
     def start(self, names):
         with self.lock:
             names = [n for n in names if n not in self.done]
             for name in names:
                 self.done[name] = threading.Event()
-        if names:
-            self.thread = threading.Thread(target=self._run, args=(names,), name="molecule", daemon=True)
-            self.thread.start()
+            if names and not self.stopping:
+                thread = threading.Thread(target=self._run_all, args=(names,), name="molecule", daemon=True)
+                self.threads.append(thread)
+                thread.start()
 
-    def result(self, name, timeout=3600):
-        """(rc, log path): rc None with a reason when the scenario could not run."""
+    def result(self, name):
+        """(rc, log path); rc None with the reason when the scenario did not run."""
         self.start([name])
-        if not self.done[name].wait(timeout):
-            return None, "molecule test -s %s did not finish within %d s" % (name, timeout)
+        if not self.done[name].wait(SCENARIO_TIMEOUT + 600):
+            return None, "molecule test -s %s did not finish within %d s" % (name, SCENARIO_TIMEOUT + 600)
         return self.results[name]
 
-    def _run(self, names):
-        build = subprocess.run([os.path.join(ROOT, "lab", "image", "build.sh")], capture_output=True, text=True, check=False)
-        image = build.stdout.strip().splitlines()[-1] if build.returncode == 0 and build.stdout.strip() else None
-        os.makedirs(OUT_DIR, exist_ok=True)
-        for name in names:
-            if image is None:
-                self.results[name] = (None, "the lab image build failed:\n" + build.stderr[-5000:])
-            elif self.stopping:
-                self.results[name] = (None, "the test session ended before it ran")
+    def _run_all(self, names):
+        image = None
+        try:
+            build = subprocess.run([os.path.join(ROOT, "lab", "image", "build.sh")], capture_output=True, text=True,
+                                   check=False, timeout=SCENARIO_TIMEOUT)
+            if build.returncode == 0 and build.stdout.strip():
+                image = build.stdout.strip().splitlines()[-1]
             else:
-                log_path = os.path.join(OUT_DIR, "molecule-%s.log" % name)
-                with open(log_path, "w") as log:
-                    self.proc = subprocess.Popen(["molecule", "test", "-s", name], cwd=ROOT,
-                                                 env=dict(os.environ, KUBEHA_LAB_IMAGE=image),
-                                                 stdout=log, stderr=subprocess.STDOUT)
-                    rc = self.proc.wait()
-                self.results[name] = (rc, log_path)
-            self.done[name].set()
+                failure = "the lab image build failed (rc=%d):\n%s" % (build.returncode, build.stderr[-5000:])
+        except (OSError, subprocess.SubprocessError) as exc:
+            failure = "the lab image build did not run: %s" % exc
+        for name in names:
+            try:
+                self.results[name] = self._run_one(name, image) if image else (None, failure)
+            except Exception as exc:  # noqa: BLE001 - any failure is this scenario's result, never a hang
+                self.results[name] = (None, "molecule test -s %s did not run: %r" % (name, exc))
+            finally:
+                self.done[name].set()
+
+    def _run_one(self, name, image):
+        os.makedirs(OUT_DIR, exist_ok=True)
+        log_path = os.path.join(OUT_DIR, "molecule-%s.log" % name)
+        with open(log_path, "w") as log:
+            with self.lock:
+                if self.stopping:
+                    return None, "the test session ended before it ran"
+                # Its own process group, so that stop() reaches ansible-playbook and podman too.
+                self.proc = subprocess.Popen(["molecule", "test", "-s", name], cwd=ROOT, env=dict(os.environ, KUBEHA_LAB_IMAGE=image),
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                self.current = name
+            try:
+                rc = self.proc.wait(SCENARIO_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._kill(self.proc)
+                return None, "molecule test -s %s did not finish within %d s (see %s)" % (name, SCENARIO_TIMEOUT, log_path)
+            finally:
+                with self.lock:
+                    self.proc, self.current = None, None
+        return rc, log_path
+
+    @staticmethod
+    def _kill(proc):
+        for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
     def stop(self):
-        """At the end of the session: a scenario still running (the session stopped early)
-        is stopped and its containers removed."""
-        self.stopping = True
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            for name, event in self.done.items():
-                if not event.is_set():
-                    subprocess.run(["molecule", "destroy", "-s", name], cwd=ROOT, capture_output=True, check=False)
+        """At the end of the session: the scenario still running (the session ended early) is
+        stopped and its containers removed; no scenario starts after this."""
+        with self.lock:
+            self.stopping = True
+            proc, current = self.proc, self.current
+        if proc is None:
+            return
+        self._kill(proc)
+        for thread in self.threads:
+            thread.join(30)
+        try:
+            subprocess.run(["molecule", "destroy", "-s", current], cwd=ROOT, capture_output=True, check=False, timeout=300)
+        except (OSError, subprocess.SubprocessError):
+            pass
 
 
 SCENARIOS = Scenarios()

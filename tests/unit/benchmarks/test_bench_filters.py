@@ -20,5 +20,5 @@ def test_every_filter_runs_on_a_small_inventory(capsys):
 
 def test_the_vrrp_inventory_is_one_family_and_each_host_has_its_address():
     names, hostvars = bench_filters.vrrp_inventory(5)
-    peers = bench_filters.f.vrrp_peers(names, hostvars, names[0])
+    peers = bench_filters.vrrp.vrrp_peers(names, hostvars, names[0])
     assert len(peers) == 4 and all(p.startswith("10.") for p in peers)

@@ -9,7 +9,8 @@ import sys
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubeha.control_plane.plugins.filter import hosts as f
+from ansible_collections.kubeha.control_plane.plugins.filter import firewalld, hosts, vrrp
+from ansible_collections.kubeha.control_plane.plugins.plugin_utils import _inventory_address as addr
 
 HOSTVARS = {
     "m1": {"ansible_host": "10.146.47.100"},
@@ -21,7 +22,7 @@ HOSTVARS = {
 
 
 def test_etcd_servers_inventory_order_and_address_precedence():
-    assert f.etcd_servers(["m2", "m1", "v6"], HOSTVARS) == [
+    assert hosts.etcd_servers(["m2", "m1", "v6"], HOSTVARS) == [
         "https://10.146.47.111:2379",  # kubeha_address wins over ansible_host
         "https://10.146.47.100:2379",
         "https://[fd00::10]:2379",  # IPv6 bracketed, canonical form
@@ -30,7 +31,7 @@ def test_etcd_servers_inventory_order_and_address_precedence():
 
 def test_etcd_servers_scheme_port_and_per_host_override():
     hv = {"a": {"ansible_host": "10.0.0.1"}, "b": {"ansible_host": "10.0.0.2", "kubeha_etcd_port": "2479"}}
-    assert f.etcd_servers(["a", "b"], hv, scheme="http", port=4001) == [
+    assert hosts.etcd_servers(["a", "b"], hv, scheme="http", port=4001) == [
         "http://10.0.0.1:4001",
         "http://10.0.0.2:2479",
     ]
@@ -38,11 +39,11 @@ def test_etcd_servers_scheme_port_and_per_host_override():
 
 def test_inventory_hostname_used_when_no_address_var():
     hv = {"etcd-1.lab": {}}
-    assert f.etcd_servers(["etcd-1.lab"], hv) == ["https://etcd-1.lab:2379"]
+    assert hosts.etcd_servers(["etcd-1.lab"], hv) == ["https://etcd-1.lab:2379"]
 
 
 def test_dns_names_accepted():
-    assert f.haproxy_backends(["dns"], HOSTVARS, port=6443) == [
+    assert hosts.haproxy_backends(["dns"], HOSTVARS, port=6443) == [
         {"name": "dns", "address": "master-3.example.com", "port": 6443}
     ]
 
@@ -52,23 +53,24 @@ def test_haproxy_backends_shape_and_port_override():
         "m1": {"ansible_host": "10.0.0.1"},
         "m2": {"ansible_host": "fd00::2", "kubeha_apiserver_port": 8443},
     }
-    assert f.haproxy_backends(["m1", "m2"], hv, port=6443) == [
+    assert hosts.haproxy_backends(["m1", "m2"], hv, port=6443) == [
         {"name": "m1", "address": "10.0.0.1", "port": 6443},
         {"name": "m2", "address": "fd00::2", "port": 8443},
     ]
-    assert isinstance(f.haproxy_backends(["m1"], hv, port="6443")[0]["port"], int)
+    assert isinstance(hosts.haproxy_backends(["m1"], hv, port="6443")[0]["port"], int)
 
 
 def test_vrrp_peers_excludes_self():
     hv = {h: {"ansible_host": "10.0.0.%d" % i} for i, h in enumerate(["lb1", "lb2", "lb3"], 1)}
-    assert f.vrrp_peers(["lb1", "lb2", "lb3"], hv, "lb2") == ["10.0.0.1", "10.0.0.3"]
-    assert f.vrrp_peers(["lb1"], hv, "lb1") == []
+    assert vrrp.vrrp_peers(["lb1", "lb2", "lb3"], hv, "lb2") == ["10.0.0.1", "10.0.0.3"]
+    assert vrrp.vrrp_peers(["lb1"], hv, "lb1") == []
 
 
-def test_filter_module_exports_its_filters():
-    assert set(f.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "vrrp_peers", "vrrp_instances", "vip_addresses",
-                                               "lb_vips", "vip_url", "firewalld_rich_rules", "vrrp_rich_rules",
-                                               "vip_host_conflicts"}
+def test_each_filter_file_exports_its_filters():
+    assert set(hosts.FilterModule().filters()) == {"etcd_servers", "haproxy_backends", "address_interface"}
+    assert set(vrrp.FilterModule().filters()) == {"vrrp_peers", "vrrp_instances", "vip_addresses", "lb_vips", "vip_url",
+                                                  "vip_host_conflicts"}
+    assert set(firewalld.FilterModule().filters()) == {"firewalld_rich_rules", "vrrp_rich_rules"}
 
 
 @pytest.mark.parametrize(
@@ -86,12 +88,12 @@ def test_filter_module_exports_its_filters():
 def test_invalid_addresses_name_filter_host_variable_value(bad, var):
     hv = {"m1": {var: bad}}
     if bad == "10.0.0.1":
-        assert f.etcd_servers(["m1"], hv) == ["https://10.0.0.1:2379"]
+        assert hosts.etcd_servers(["m1"], hv) == ["https://10.0.0.1:2379"]
         return
     for call in (
-        lambda: f.etcd_servers(["m1"], hv),
-        lambda: f.haproxy_backends(["m1"], hv),
-        lambda: f.vrrp_peers(["m1"], hv, "m1"),
+        lambda: hosts.etcd_servers(["m1"], hv),
+        lambda: hosts.haproxy_backends(["m1"], hv),
+        lambda: vrrp.vrrp_peers(["m1"], hv, "m1"),
     ):
         with pytest.raises(AnsibleFilterError) as err:
             call()
@@ -102,30 +104,30 @@ def test_invalid_addresses_name_filter_host_variable_value(bad, var):
 
 def test_invalid_inventory_hostname_names_the_variable():
     with pytest.raises(AnsibleFilterError, match=r"etcd_servers: host 'bad_host' .*'bad_host' in inventory_hostname"):
-        f.etcd_servers(["bad_host"], {"bad_host": {}})
+        hosts.etcd_servers(["bad_host"], {"bad_host": {}})
 
 
 @pytest.mark.parametrize("port", [0, 65536, -1, "http", True, "", 22.5])
 def test_port_argument_out_of_range(port):
     with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: the 'port' argument is .*1 to 65535"):
-        f.etcd_servers(["m1"], HOSTVARS, port=port)
+        hosts.etcd_servers(["m1"], HOSTVARS, port=port)
     with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: the 'port' argument"):
-        f.haproxy_backends(["m1"], HOSTVARS, port=port)
+        hosts.haproxy_backends(["m1"], HOSTVARS, port=port)
 
 
 def test_per_host_port_out_of_range_names_host_and_variable():
     hv = {"m1": {"ansible_host": "10.0.0.1", "kubeha_apiserver_port": 70000}}
     with pytest.raises(AnsibleFilterError, match=r"kubeha_apiserver_port of host 'm1' is 70000"):
-        f.haproxy_backends(["m1"], hv)
+        hosts.haproxy_backends(["m1"], hv)
     hv = {"m1": {"ansible_host": "10.0.0.1", "kubeha_etcd_port": "0"}}
     with pytest.raises(AnsibleFilterError, match=r"kubeha_etcd_port of host 'm1' is '0'"):
-        f.etcd_servers(["m1"], hv)
+        hosts.etcd_servers(["m1"], hv)
 
 
-@pytest.mark.parametrize("hosts", [[], "m1", None])
-def test_empty_or_non_list_input(hosts):
+@pytest.mark.parametrize("names", [[], "m1", None])
+def test_empty_or_non_list_input(names):
     with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: the (host list is empty|input must be a list)"):
-        f.haproxy_backends(hosts, HOSTVARS)
+        hosts.haproxy_backends(names, HOSTVARS)
 
 
 @pytest.mark.parametrize(
@@ -135,46 +137,49 @@ def test_empty_or_non_list_input(hosts):
 def test_duplicate_addresses(a, b):
     hv = {"x": {"ansible_host": a}, "y": {"kubeha_address": b}}
     with pytest.raises(AnsibleFilterError, match=r"^vrrp_peers: hosts 'x' and 'y' have the same address"):
-        f.vrrp_peers(["x", "y"], hv, "x")
+        vrrp.vrrp_peers(["x", "y"], hv, "x")
     with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: hosts 'x' and 'y' have the same address"):
-        f.etcd_servers(["x", "y"], hv)
+        hosts.etcd_servers(["x", "y"], hv)
 
 
 @pytest.mark.parametrize("scheme", ["ftp", "HTTPS", "", None])
 def test_bad_scheme(scheme):
     with pytest.raises(AnsibleFilterError, match=r"^etcd_servers: the 'scheme' argument is .* must be one of http, https"):
-        f.etcd_servers(["m1"], HOSTVARS, scheme=scheme)
+        hosts.etcd_servers(["m1"], HOSTVARS, scheme=scheme)
 
 
 def test_host_missing_from_hostvars():
     with pytest.raises(AnsibleFilterError, match=r"^haproxy_backends: host 'ghost' is not in hostvars"):
-        f.haproxy_backends(["m1", "ghost"], HOSTVARS)
+        hosts.haproxy_backends(["m1", "ghost"], HOSTVARS)
 
 
 def test_vrrp_peers_self_not_in_list():
     with pytest.raises(AnsibleFilterError, match=r"^vrrp_peers: host 'm3' \(inventory_hostname\) is not in the host list \['m1', 'm2'\]"):
-        f.vrrp_peers(["m1", "m2"], HOSTVARS, "m3")
+        vrrp.vrrp_peers(["m1", "m2"], HOSTVARS, "m3")
 
 
 def test_missing_netaddr_is_reported_only_when_called(monkeypatch):
     monkeypatch.setitem(sys.modules, "netaddr", None)  # "import netaddr" now raises ImportError
     try:
-        mod = importlib.reload(f)
-        # The plugin still loads and exports its filters ...
-        assert mod.netaddr is None
-        assert "etcd_servers" in mod.FilterModule().filters()
+        importlib.reload(addr)
+        # The plugins still load and export their filters ...
+        assert addr.netaddr is None
+        for plugin in (importlib.reload(hosts), importlib.reload(vrrp), importlib.reload(firewalld)):
+            assert plugin.FilterModule().filters()
         # ... and only a call fails, with a clear message.
         for name, call in (
-            ("etcd_servers", lambda: mod.etcd_servers(["m1"], HOSTVARS)),
-            ("haproxy_backends", lambda: mod.haproxy_backends(["m1"], HOSTVARS)),
-            ("vrrp_peers", lambda: mod.vrrp_peers(["m1"], HOSTVARS, "m1")),
+            ("etcd_servers", lambda: hosts.etcd_servers(["m1"], HOSTVARS)),
+            ("haproxy_backends", lambda: hosts.haproxy_backends(["m1"], HOSTVARS)),
+            ("vrrp_peers", lambda: vrrp.vrrp_peers(["m1"], HOSTVARS, "m1")),
+            ("vrrp_instances", lambda: vrrp.vrrp_instances(["10.0.0.100"], HOSTVARS, ["m1"], "m1", "eth0")),
+            ("firewalld_rich_rules", lambda: firewalld.firewalld_rich_rules(["m1"], HOSTVARS, [6443])),
         ):
             with pytest.raises(AnsibleFilterError, match=r"^%s: the Python library 'netaddr' is required" % name):
                 call()
     finally:
         monkeypatch.undo()
-        importlib.reload(f)
-    assert f.netaddr is not None
+        importlib.reload(addr)
+    assert addr.netaddr is not None
 
 
 # lb_vips: every VIP of a load balancer, from its variables.
@@ -185,7 +190,7 @@ def test_missing_netaddr_is_reported_only_when_called(monkeypatch):
     ({"kubeha_vip": "10.0.0.1", "keepalived_vips": []}, ["10.0.0.1"]),
 ])
 def test_lb_vips(lb_vars, vips):
-    assert f.lb_vips(lb_vars) == vips
+    assert vrrp.lb_vips(lb_vars) == vips
 
 
 @pytest.mark.parametrize("lb_vars, message", [
@@ -194,7 +199,7 @@ def test_lb_vips(lb_vars, vips):
 ])
 def test_lb_vips_errors(lb_vars, message):
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
-        f.lb_vips(lb_vars)
+        vrrp.lb_vips(lb_vars)
 
 
 # vip_url: the API through the first VIP, from a load balancer's variables.
@@ -205,7 +210,7 @@ def test_lb_vips_errors(lb_vars, message):
     ({"kubeha_vip": "10.0.0.1", "keepalived_vips": ["10.0.0.2"]}, "https://10.0.0.2:8443"),
 ])
 def test_vip_url(lb_vars, url):
-    assert f.vip_url(lb_vars) == url
+    assert vrrp.vip_url(lb_vars) == url
 
 
 @pytest.mark.parametrize("lb_vars, message", [
@@ -216,7 +221,7 @@ def test_vip_url(lb_vars, url):
 ])
 def test_vip_url_errors(lb_vars, message):
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
-        f.vip_url(lb_vars)
+        vrrp.vip_url(lb_vars)
 
 
 # vip_host_conflicts: a VIP must be no host's address (issue 14: a master took a worker's address).
@@ -239,7 +244,7 @@ def resolver(name, family):
 
 def conflicts(vips, hostvars=None, hosts=None):
     hostvars = INVENTORY if hostvars is None else hostvars
-    return f.vip_host_conflicts(vips, hostvars, list(hostvars) if hosts is None else hosts, resolver=resolver)
+    return vrrp.vip_host_conflicts(vips, hostvars, list(hostvars) if hosts is None else hosts, resolver=resolver)
 
 
 def test_vip_host_conflicts_none_for_free_vips():
@@ -285,7 +290,7 @@ def test_vip_host_conflicts_resolves_only_the_address_the_filters_use():
         calls.append((name, family))
         return ["10.0.0.31"]
     hv = {"n1": {"kubeha_address": "10.0.0.1", "ansible_host": "ssh.example.com"}, "n2.example.com": {}}
-    found = f.vip_host_conflicts(["10.0.0.31"], hv, list(hv), resolver=recording)
+    found = vrrp.vip_host_conflicts(["10.0.0.31"], hv, list(hv), resolver=recording)
     # n1's ansible_host is not its address (kubeha_address is): never resolved; n2's name is, in the VIPs' family only.
     assert calls == [("n2.example.com", 4)]
     assert found == [{"vip": "10.0.0.31", "host": "n2.example.com", "variable": "inventory_hostname",
@@ -301,8 +306,47 @@ def test_vip_host_conflicts_resolves_only_the_address_the_filters_use():
 ])
 def test_vip_host_conflicts_errors(vips, hostvars, hosts, message):
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
-        f.vip_host_conflicts(vips, hostvars, hosts, resolver=resolver)
+        vrrp.vip_host_conflicts(vips, hostvars, hosts, resolver=resolver)
 
 
 def test_vip_host_conflicts_unresolvable_name_is_no_conflict():
     assert conflicts(["10.0.0.5"], {"m1": {"kubeha_address": "nowhere.invalid"}}) == []
+
+
+# address_interface: the interface with a host's cluster address, from its facts.
+FACTS = {
+    "interfaces": ["lo", "eth0", "eth1", "br-lab"],
+    "lo": {"ipv4": {"address": "127.0.0.1"}},
+    "eth0": {"ipv4": {"address": "192.0.2.10"}, "ipv6": [{"address": "fe80::1", "scope": "link"}]},
+    "eth1": {"ipv4": {"address": "10.0.0.11"}, "ipv4_secondaries": [{"address": "10.0.0.100"}],
+             "ipv6": [{"address": "fd00::11", "scope": "global"}]},
+    "br_lab": {"ipv4": {"address": "172.16.0.1"}},
+    "default_ipv4": {"interface": "eth0", "address": "192.0.2.10"},
+    "default_ipv6": {"interface": "eth1"},
+}
+
+
+@pytest.mark.parametrize("address, interface", [
+    ("10.0.0.11", "eth1"),
+    ("10.0.0.100", "eth1"),  # a secondary address
+    ("fd00:0::11", "eth1"),  # IPv6, written another way
+    ("[fd00::11]", "eth1"),
+    ("172.16.0.1", "br-lab"),  # its facts are under br_lab
+    ("198.51.100.7", "eth0"),  # no interface has it: the default route's
+    ("master1.example.com", "eth0"),  # a name
+    ("", "eth0"),
+    (None, "eth0"),
+])
+def test_address_interface(address, interface):
+    assert hosts.address_interface(FACTS, address) == interface
+
+
+def test_address_interface_without_a_default_route():
+    facts = {k: v for k, v in FACTS.items() if k != "default_ipv4"}
+    assert hosts.address_interface(facts, "198.51.100.7") == "eth1"  # the IPv6 default route's
+    assert hosts.address_interface({"interfaces": []}, "10.0.0.11") == ""
+
+
+def test_address_interface_needs_facts():
+    with pytest.raises(AnsibleFilterError, match=r"^address_interface: expected a host's ansible_facts \(gathered facts\), got 'str'"):
+        hosts.address_interface("eth0", "10.0.0.11")

@@ -22,7 +22,8 @@ def result(lb, servers, drained=(), unreachable=False):
 def test_every_master_up_everywhere():
     view = apiserver_roll_view([result("lb1", {"m1": "UP", "m2": "UP", "m3": "UP"})], MASTERS, "m2")
     assert view["lb1"] == {"reachable": True, "servers": {n: {"status": "UP", "scur": 0} for n in MASTERS},
-                           "missing": [], "extra": [], "not_up": {}, "left_drained": [], "stale_marks": [], "maintenance": []}
+                           "missing": [], "extra": [], "not_up": {}, "down": [], "left_drained": [], "stale_marks": [],
+                           "maintenance": [], "marked": []}
 
 
 @pytest.mark.parametrize("status", ["UP 1/2", "DOWN", "DOWN 1/2", "MAINT", "DRAIN", "NOLB", "no check"])
@@ -65,6 +66,21 @@ def test_a_drain_without_the_mark_is_someone_elses_and_marks_of_strangers_are_st
     assert view["maintenance"] == ["m1"]
     assert view["left_drained"] == []
     assert view["stale_marks"] == ["old", "gone"]  # not a master; a master no longer in the backend
+
+
+def test_down_is_judged_per_load_balancer():
+    """Down without a mark on one load balancer, left drained on another: down all the same
+    (the roll restarts it first)."""
+    view = apiserver_roll_view([result("lb1", {"m1": "DOWN", "m2": "UP", "m3": "UP"}),
+                                result("lb3", {"m1": "DRAIN", "m2": "UP", "m3": "UP"}, drained=["m1"])], MASTERS)
+    assert view["lb1"]["down"] == ["m1"]
+    assert view["lb3"]["down"] == [] and view["lb3"]["left_drained"] == ["m1"] and view["lb3"]["marked"] == ["m1"]
+
+
+def test_a_marked_server_that_shows_up_is_put_back_too():
+    """Its health checks may still be off (a turn turns them off)."""
+    view = apiserver_roll_view([result("lb1", {"m1": "UP", "m2": "UP", "m3": "UP"}, drained=["m2"])], MASTERS)["lb1"]
+    assert view["marked"] == ["m2"] and view["stale_marks"] == ["m2"] and view["left_drained"] == []
 
 
 def test_an_unreachable_load_balancer_is_marked():

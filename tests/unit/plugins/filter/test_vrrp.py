@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubeha.control_plane.plugins.filter import hosts as f
+from ansible_collections.kubeha.control_plane.plugins.filter import vrrp
 
 LBS = ["lb1", "lb2", "lb3"]
 
@@ -23,7 +23,7 @@ def no_dns(name, family):
 
 def inst(vips, hostvars=None, me="lb1", **kw):
     kw.setdefault("resolver", no_dns)
-    return f.vrrp_instances(vips, hostvars or hv(), LBS, me, "eth0", **kw)
+    return vrrp.vrrp_instances(vips, hostvars or hv(), LBS, me, "eth0", **kw)
 
 
 def test_ipv4_vip_unicast_from_inventory_addresses():
@@ -74,12 +74,12 @@ def test_explicit_source_address_wins_over_a_nat_ansible_host():
 
 def test_router_ids_derived_stable_per_vip_and_settable_per_vip():
     a, b = inst(["10.0.0.100", {"address": "10.0.0.101", "virtual_router_id": 77}])
-    assert a["virtual_router_id"] == f.derived_router_id("10.0.0.100") == inst(["10.0.0.100"])[0]["virtual_router_id"]
+    assert a["virtual_router_id"] == vrrp.derived_router_id("10.0.0.100") == inst(["10.0.0.100"])[0]["virtual_router_id"]
     assert b["virtual_router_id"] == 77
     first, second = inst(["10.0.0.100", "10.0.0.101"], router_id=51)
-    assert first["virtual_router_id"] == 51 and second["virtual_router_id"] == f.derived_router_id("10.0.0.101")
+    assert first["virtual_router_id"] == 51 and second["virtual_router_id"] == vrrp.derived_router_id("10.0.0.101")
     # The same VIP written two ways derives the same id.
-    assert f.derived_router_id("fd00::100") == inst(["FD00:0::100"], unicast=False)[0]["virtual_router_id"]
+    assert vrrp.derived_router_id("fd00::100") == inst(["FD00:0::100"], unicast=False)[0]["virtual_router_id"]
 
 
 def test_colliding_router_ids_are_refused():
@@ -91,7 +91,7 @@ def test_colliding_router_ids_are_refused():
     for i in range(1, 250):
         for j in range(0, 250):
             vip = "10.9.%d.%d" % (i, j)
-            rid = f.derived_router_id(vip)
+            rid = vrrp.derived_router_id(vip)
             if rid in seen:
                 pair = (seen[rid], vip)
                 break
@@ -133,25 +133,25 @@ def test_duplicate_vrrp_addresses_and_unknown_host_fail():
 
 
 def test_a_lone_load_balancer_has_no_peers():
-    (vi,) = f.vrrp_instances(["10.0.0.100"], hv(), ["lb1"], "lb1", "eth0", resolver=no_dns)
+    (vi,) = vrrp.vrrp_instances(["10.0.0.100"], hv(), ["lb1"], "lb1", "eth0", resolver=no_dns)
     assert vi["peers"] == [] and vi["unicast"] is False
 
 
 def test_vrrp_peers_returns_addresses_of_the_family():
     both = {h: {"keepalived_unicast_src_ip6": "fd00::%d" % i} for i, h in enumerate(LBS, 1)}
-    assert f.vrrp_peers(LBS, hv(**both), "lb2") == ["10.0.0.1", "10.0.0.3"]
-    assert f.vrrp_peers(LBS, hv(**both), "lb2", family=6) == ["fd00::1", "fd00::3"]
+    assert vrrp.vrrp_peers(LBS, hv(**both), "lb2") == ["10.0.0.1", "10.0.0.3"]
+    assert vrrp.vrrp_peers(LBS, hv(**both), "lb2", family=6) == ["fd00::1", "fd00::3"]
     with pytest.raises(AnsibleFilterError, match=r"vrrp_peers: host 'lb1' has no IPv6 address for VRRP"):
-        f.vrrp_peers(LBS, hv(), "lb2", family=6)
+        vrrp.vrrp_peers(LBS, hv(), "lb2", family=6)
     with pytest.raises(AnsibleFilterError, match=r"'family' argument is 5"):
-        f.vrrp_peers(LBS, hv(), "lb2", family=5)
+        vrrp.vrrp_peers(LBS, hv(), "lb2", family=5)
 
 
 def test_vip_addresses_canonical():
-    assert f.vip_addresses(["10.0.0.1", {"address": "FD00:0::1"}]) == ["10.0.0.1", "fd00::1"]
-    assert f.vip_addresses("10.0.0.1") == ["10.0.0.1"]
+    assert vrrp.vip_addresses(["10.0.0.1", {"address": "FD00:0::1"}]) == ["10.0.0.1", "fd00::1"]
+    assert vrrp.vip_addresses("10.0.0.1") == ["10.0.0.1"]
     with pytest.raises(AnsibleFilterError, match=r"vip_addresses: keepalived_vips has \"nope\""):
-        f.vip_addresses(["nope"])
+        vrrp.vip_addresses(["nope"])
 
 
 def test_load_balancers_behind_one_nat_address():
