@@ -84,14 +84,20 @@ class Scenarios:
                 self.proc = subprocess.Popen(["molecule", "test", "-s", name], cwd=ROOT, env=dict(os.environ, KUBEHA_LAB_IMAGE=image),
                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
                 self.current = name
+            # A blocking wait and a timer: Popen.wait(timeout) polls with time.sleep, which a
+            # test elsewhere in the session may have patched.
+            timer = threading.Timer(SCENARIO_TIMEOUT, self._kill, args=(self.proc,))
+            timer.daemon = True
+            timer.start()
             try:
-                rc = self.proc.wait(SCENARIO_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self._kill(self.proc)
-                return None, "molecule test -s %s did not finish within %d s (see %s)" % (name, SCENARIO_TIMEOUT, log_path)
+                rc = self.proc.wait()
             finally:
+                timed_out = not timer.is_alive() and not self.stopping
+                timer.cancel()
                 with self.lock:
                     self.proc, self.current = None, None
+        if timed_out:
+            return None, "molecule test -s %s did not finish within %d s (see %s)" % (name, SCENARIO_TIMEOUT, log_path)
         return rc, log_path
 
     @staticmethod

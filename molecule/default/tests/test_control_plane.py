@@ -12,7 +12,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import API, MASTERS, NODES, RUNNER, host, wait_for  # noqa: E402
+from kubeha_testlib import API, MASTERS, NODES, RUNNER, haproxy_servers, host, wait_for  # noqa: E402
 
 ADDRESSES = sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
 ETCD = ",".join("http://%s:2379" % RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
@@ -148,7 +148,16 @@ def test_wrong_apiserver_count_is_reported_and_fixed_by_site():
     assert proc.returncode == 0, proc.stdout[-5000:]
     assert '"%s: configuration changed"' % victim in proc.stdout, proc.stdout[-5000:]
     assert proc.stdout.count("Roll | why") == 1, "only the wrong master is restarted"
-    assert "Roll | take it out of every load balancer (existing connections stay): %s" % victim in proc.stdout
+    # Drained (no new connections) with its health checks off while it restarts, then back
+    # with its checks on: HAProxy judges it again (UP, not "no check").
+    flat = " ".join(proc.stdout.split())
+    for task in ("drain it on every load balancer (no new connections; open ones stay)",
+                 "stop its health checks there until it is back (no DOWN, no cut sessions)",
+                 "put it back into every load balancer once its health check passes"):
+        assert re.search(r"TASK \[kubeha\.control_plane\.apiserver : Roll \| %s: %s\](?:(?!TASK \[).)*? changed: \[%s"
+                         % (re.escape(task), victim, victim), flat), (task, proc.stdout[-5000:])
+    for lb in LBS:
+        assert wait_for(lambda lb=lb: haproxy_servers(lb).get(victim), "UP", 20) == "UP", (lb, haproxy_servers(lb))
     assert apiserver_count(victim, "expected=3")["problems"] == []
     assert standin_flags(victim)["flags"]["apiserver-count"] == 3
 

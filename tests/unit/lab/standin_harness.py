@@ -13,3 +13,20 @@ def until(predicate, timeout=3.0):
             return True
         time.sleep(0.02)
     return False
+
+
+class _Clock:
+    """The time module, but with its own ``sleep``."""
+
+    def __init__(self, sleep):
+        self.sleep = sleep
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def patch_sleep(monkeypatch, module, sleep):
+    """``module``'s ``time.sleep`` becomes ``sleep``, for that module only: patching the time
+    module itself would reach every other thread of the test run (the stand-ins' servers,
+    the molecule scenarios that run beside the suite, tests/molecule/conftest.py)."""
+    monkeypatch.setattr(module, "time", _Clock(sleep))

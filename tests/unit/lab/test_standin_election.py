@@ -11,6 +11,7 @@ import json
 import pytest
 
 from kubeha_standin import election, flags
+from standin_harness import patch_sleep  # noqa: E402
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler"
 DURATION, DEADLINE = 15, 10  # kube-scheduler's defaults (--leader-elect-lease-duration, -renew-deadline)
@@ -177,7 +178,7 @@ def test_run_elected_steps_every_retry_period_and_reports_its_state(start_apiser
             raise _Stop
 
     monkeypatch.setattr(election, "write_state", lambda component, data: states.append((component, data)))
-    monkeypatch.setattr(election.time, "sleep", sleep)
+    patch_sleep(monkeypatch, election, sleep)
     opts = flags.parse_flags("scheduler", ["--kubeconfig=" + pki_files.scheduler, "--master=" + running.url], (1, 30, 0))
     with pytest.raises(_Stop):
         election.run_elected("scheduler", opts, (1, 30, 0))
@@ -192,7 +193,7 @@ def test_without_leader_election_a_component_is_active_at_once(start_apiserver, 
     running = start_apiserver()
     states = []
     monkeypatch.setattr(election, "write_state", lambda component, data: states.append(data))
-    monkeypatch.setattr(election.time, "sleep", lambda seconds: (x for x in ()).throw(_Stop()))
+    patch_sleep(monkeypatch, election, lambda seconds: (x for x in ()).throw(_Stop()))
     opts = flags.parse_flags("controller-manager", ["--kubeconfig=" + pki_files.controller_manager, "--master=" + running.url,
                                                     "--leader-elect=false"], (1, 30, 0))
     with pytest.raises(_Stop):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from kubeha_standin import flags, kubeadm, kubelet, nodeagent
+from standin_harness import patch_sleep  # noqa: E402
 
 V130 = (1, 30, 0)
 DS = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"
@@ -182,7 +183,7 @@ def test_kube_proxy_reaches_the_api_with_the_projected_token(proxy_cluster, pki_
     assert client.server == running.url and client.token_file == str(sa_dir / "token")
     states = []
     monkeypatch.setattr(nodeagent, "write_state", lambda component, state: states.append(copy.deepcopy(state)))
-    monkeypatch.setattr(nodeagent.time, "sleep", lambda seconds: (x for x in ()).throw(_Stop()))
+    patch_sleep(monkeypatch, nodeagent, lambda seconds: (x for x in ()).throw(_Stop()))
     with pytest.raises(_Stop):
         nodeagent.run_proxy(opts, V130)
     assert states[-1]["api_ok"] is True and states[-1]["api_server"] == running.url
