@@ -12,7 +12,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
-from kubeha_testlib import API, MASTERS, NODES, RUNNER, haproxy_servers, host, wait_for  # noqa: E402
+from kubeha_testlib import API, LBS, MASTERS, NODES, RUNNER, haproxy_servers, host, wait_for  # noqa: E402
 
 ADDRESSES = sorted(RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
 ETCD = ",".join("http://%s:2379" % RUNNER.get_variables(m)["kubeha_address"] for m in MASTERS)
