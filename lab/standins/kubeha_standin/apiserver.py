@@ -27,6 +27,11 @@ from .etcd import Etcd
 from .flags import RECONCILERS
 from .store import RESOURCES, ApiError, Store, daemonset_status, now_rfc3339
 
+# The apiserver's own key under masterleases/: its lease and how often it is renewed
+# (kube-apiserver's DefaultEndpointReconcilerTTL and DefaultEndpointReconcilerInterval).
+LEASE_TTL = 15
+LEASE_RENEW_INTERVAL = 10.0
+
 
 class ProbeDelay:
     """Seconds GET /readyz and /healthz wait before answering (lab fault injection).
@@ -381,19 +386,25 @@ class ApiServer:
         return stored if stored is not None else endpoints_object(None, self.ports)
 
     def register_loop(self):
+        """etcd's health every second (what /readyz reports), and this apiserver's address
+        under masterleases/ at start and then every 10 s with a 15 s lease, as kube-apiserver
+        does (pkg/controlplane/instance.go: DefaultEndpointReconcilerInterval 10 s,
+        DefaultEndpointReconcilerTTL 15 s); a key that was lost comes back at the next renewal."""
         key = "%s/masterleases/%s" % (self.prefix, self.address)
+        next_renewal = 0.0
         while not self.stop.is_set():
             self.etcd_ok = self.etcd.healthy()
-            try:
-                if self.lease is None:
-                    self.lease = self.etcd.grant(15)
-                else:
-                    self.etcd.keepalive(self.lease)
-                # Re-registered every second, so the key comes back if it was lost.
-                self.etcd.put(key, self.address, self.lease)
-            except (OSError, KeyError, ValueError) as err:
-                log("etcd: %s" % err)
-                self.lease = None
+            if time.monotonic() >= next_renewal or self.lease is None:
+                try:
+                    if self.lease is None:
+                        self.lease = self.etcd.grant(LEASE_TTL)
+                    else:
+                        self.etcd.keepalive(self.lease)
+                    self.etcd.put(key, self.address, self.lease)
+                    next_renewal = time.monotonic() + LEASE_RENEW_INTERVAL
+                except (OSError, KeyError, ValueError) as err:
+                    log("etcd: %s" % err)
+                    self.lease = None
             self.stop.wait(1.0)
 
     def reconcile_loop(self):

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import ssl
+import threading
+import urllib.parse
 
-from .core import ETCD_PARTITION_FILE, http_get
+from .core import ETCD_PARTITION_FILE
 
 
 def _b64(text):
@@ -19,7 +22,9 @@ class Etcd:
     """Minimal etcd v3 client over the JSON gateway, trying each server in turn.
 
     With ``cafile``/``certfile``/``keyfile`` (--etcd-cafile etc.) https servers
-    are verified against the CA and given the client certificate."""
+    are verified against the CA and given the client certificate. Each thread keeps
+    one open connection per server, as the real apiserver keeps its gRPC connections:
+    a new TLS handshake for every request made etcd the busiest process of an idle lab."""
 
     def __init__(self, servers, cafile="", certfile="", keyfile="", partition_file=ETCD_PARTITION_FILE):
         self.servers = [s.rstrip("/") for s in servers.split(",") if s]
@@ -29,11 +34,54 @@ class Etcd:
             self.context = ssl.create_default_context(cafile=cafile or None)
             if certfile:
                 self.context.load_cert_chain(certfile, keyfile or None)
+        self._local = threading.local()
 
-    def _get(self, url, **kwargs):
+    def _connection(self, server, timeout):
+        conns = self._local.__dict__.setdefault("conns", {})
+        conn = conns.get(server)
+        if conn is None:
+            parts = urllib.parse.urlsplit(server)
+            if parts.scheme == "https":
+                context = self.context or ssl.create_default_context()
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=context)
+            else:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+            conns[server] = conn
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn
+
+    def _drop(self, server):
+        conn = self._local.__dict__.get("conns", {}).pop(server, None)
+        if conn is not None:
+            conn.close()
+
+    def _get(self, url, timeout=2.0, data=None, method=None):
+        """(status, body) of one request on this thread's connection to the server; a
+        connection the server closed in between is opened again once."""
         if self.partition_file and os.path.exists(self.partition_file):
             raise OSError("%s unreachable (lab fault injection: %s exists)" % (url, self.partition_file))
-        return http_get(url, context=self.context if url.startswith("https:") else None, **kwargs)
+        parts = urllib.parse.urlsplit(url)
+        server, path = "%s://%s" % (parts.scheme, parts.netloc), parts.path or "/"
+        body = json.dumps(data).encode() if data is not None else None
+        for attempt in (1, 2):
+            conn = self._connection(server, timeout)
+            reused = conn.sock is not None
+            try:
+                conn.request(method or ("POST" if body is not None else "GET"), path, body=body,
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                return resp.status, resp.read().decode()
+            except (OSError, http.client.HTTPException) as err:
+                self._drop(server)
+                if reused and attempt == 1 and isinstance(err, (ConnectionError, http.client.RemoteDisconnected,
+                                                                http.client.BadStatusLine)):
+                    continue  # the kept connection had been closed: one new one
+                if isinstance(err, http.client.HTTPException):
+                    raise OSError("%s: %s" % (url, err)) from err
+                raise
+        raise OSError("%s: no answer" % url)
 
     def call(self, path, payload, timeout=1.0):
         last = None

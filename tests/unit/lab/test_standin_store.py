@@ -9,6 +9,7 @@ import base64
 import http.server
 import inspect
 import json
+import socket
 import threading
 
 import pytest
@@ -272,3 +273,41 @@ def test_no_etcd_server_answers(tmp_path):
     assert client.healthy() is False
     with pytest.raises(OSError, match="http://127.0.0.1:1/v3/kv/range"):
         client.get("/k")
+
+
+class _KeepAliveGateway(_Gateway):
+    """The gateway over HTTP/1.1 (connections kept open), counting the connections."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self):
+        type(self).connections += 1
+        super().setup()
+
+
+def test_the_etcd_client_keeps_its_connection_and_reopens_a_closed_one(tmp_path):
+    """The apiserver stand-in talks to etcd every second: one kept connection per thread
+    (as the real apiserver keeps its gRPC connection), not a new TLS handshake per request.
+    A connection the server closed in between is opened again, invisibly to the caller."""
+    _KeepAliveGateway.requests, _KeepAliveGateway.answers, _KeepAliveGateway.connections = [], {}, 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveGateway)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        client = etcd.Etcd("http://127.0.0.1:%d" % server.server_port, partition_file=str(tmp_path / "none"))
+        _KeepAliveGateway.answers = {"/v3/kv/txn": {"succeeded": True}}
+        for _round in range(5):
+            assert client.healthy() is True
+            assert client.compare_and_swap("/k", "v", 0) is True
+        assert len(_KeepAliveGateway.requests) == 10
+        assert _KeepAliveGateway.connections == 1, "a new connection per request"
+        # The server side goes away between two requests (an etcd restart): the next
+        # request still succeeds, on a new connection.
+        client._local.conns["http://127.0.0.1:%d" % server.server_port].sock.shutdown(socket.SHUT_RDWR)
+        assert client.compare_and_swap("/k", "v", 0) is True
+        assert _KeepAliveGateway.connections == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
