@@ -142,6 +142,10 @@ def test_tags_alone_render_complete_configurations_and_inventory_values_win(tmp_
     assert url in out, "the inventory's keepalived_check_url did not reach kubeha-check-frontend"
     assert re.search(r"\+vrrp_instance VI_127_0_0_100 \{", out) and "+    virtual_ipaddress {" in out, out[-4000:]
     assert "+    track_script {" in out and "+    track_file {" in out
+    # The inputs are checked, and the host's state read, once per run: in site.yml's
+    # preflight play, not again in the role's own play.
+    for task in ("Preflight | this node is one of the load balancers", "Setup | read whether firewalld runs (keepalived_firewalld auto)"):
+        assert out.count("TASK [kubeha.control_plane.keepalived : %s]" % task) == 1, task
 
 
 def test_skipping_the_preflight_still_renders_complete_configurations(tmp_path):
@@ -226,6 +230,11 @@ def test_the_base_inventory_passes_control_plane_preflight(tmp_path):
     rc, out = site(tmp_path, CONTROL_PLANE, tags=CONTROL_PLANE_TAGS)
     assert rc == 0, out[-4000:]
     assert "Preflight | every extra flag has a valid name and value" in out and "failed=0" in out
+    # Checked once per run, except what the apiserver roll can change in between: the
+    # certificates the scheduler and controller-manager will verify, checked again after it.
+    for task, times in (("leader_election : Preflight | lease timing is valid", 1), ("apiserver : Preflight | layout and reconciler are known", 1),
+                        ("leader_election : Preflight | every apiserver's certificate names the VIP URL", 2)):
+        assert out.count("TASK [kubeha.control_plane.%s" % task) == times, (task, times)
 
 
 def test_etcd_tls_files_that_exist_pass_preflight(tmp_path):
@@ -282,3 +291,23 @@ def test_a_serving_key_of_another_certificate_is_refused_before_any_change(tmp_p
     cert, key = _pem_pair(key_dir, "apiserver")
     rc, out = site(key_dir, dict(CONTROL_PLANE, apiserver_tls_cert=cert, apiserver_tls_key=key, **TLS_FILES), tags=CONTROL_PLANE_TAGS)
     assert rc == 0, out[-3000:]
+
+
+def test_a_later_use_of_a_role_with_other_inputs_is_checked_again(tmp_path):
+    """The checks run once per run for the same inputs (site.yml's preflight play, then the
+    role's play): a playbook that checks first and then applies the role with other vars
+    still has those vars checked."""
+    playbook = tmp_path / "two-uses.yml"
+    playbook.write_text(
+        "- hosts: kube_lbs\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy, tasks_from: preflight}\n"
+        "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
+        "      vars: {haproxy_frontend_port: 70000}\n")
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps(BASE))
+    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(playbook), "--check"],
+                          capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "haproxy on lb1: haproxy_frontend_port is 70000" in " ".join(out.split()), out[-3000:]
+    assert out.count("TASK [kubeha.control_plane.haproxy : Preflight | at least one apiserver backend]") == 2, out[-3000:]

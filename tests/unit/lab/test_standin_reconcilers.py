@@ -5,6 +5,7 @@ FakeEtcd (the apiserver registrations are etcd keys with leases that expire)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -165,6 +166,18 @@ def test_a_reconciler_that_cannot_reach_etcd_changes_nothing(apiservers, fake_et
         servers[1].reconcile()  # reconcile_loop logs it and tries again
     fake_etcd.down = False
     assert fake_etcd.get_revision(KEY) == before
+
+
+def test_the_masterlease_is_renewed_every_ten_seconds_with_a_fifteen_second_lease(start_apiserver):
+    """As kube-apiserver (DefaultEndpointReconcilerInterval 10 s, TTL 15 s): registered at
+    start, then left alone between renewals (a write every second kept etcd busy)."""
+    running = start_apiserver()
+    key = "/registry/masterleases/127.0.0.1"
+    assert _until(lambda: running.etcd.get(key) == "127.0.0.1")
+    written = running.etcd.get_revision(key)
+    assert running.etcd.data[key][3] is not None and running.etcd.leases[running.etcd.data[key][3]][0] == 15
+    time.sleep(1.5)
+    assert running.etcd.get_revision(key) == written, "renewed within 1.5 s"
 
 
 def test_a_served_apiserver_registers_itself_and_lists_itself(start_apiserver, pki_files):

@@ -280,10 +280,19 @@ class _KeepAliveGateway(_Gateway):
 
     protocol_version = "HTTP/1.1"
     connections = 0
+    drop_next = False  # read the next request, then close without an answer
 
     def setup(self):
         type(self).connections += 1
         super().setup()
+
+    def _answer(self, body):
+        if type(self).drop_next:
+            type(self).drop_next = False
+            type(self).requests.append((self.path, body))
+            self.close_connection = True
+            return
+        super()._answer(body)
 
 
 def test_the_etcd_client_keeps_its_connection_and_reopens_a_closed_one(tmp_path):
@@ -307,6 +316,12 @@ def test_the_etcd_client_keeps_its_connection_and_reopens_a_closed_one(tmp_path)
         client._local.conns["http://127.0.0.1:%d" % server.server_port].sock.shutdown(socket.SHUT_RDWR)
         assert client.compare_and_swap("/k", "v", 0) is True
         assert _KeepAliveGateway.connections == 2
+        # A request etcd received is never sent twice (a txn or a lease grant may have taken
+        # effect): the caller sees the failure.
+        _KeepAliveGateway.drop_next, before = True, len(_KeepAliveGateway.requests)
+        with pytest.raises(OSError):
+            client.compare_and_swap("/k", "v", 0)
+        assert len(_KeepAliveGateway.requests) == before + 1
     finally:
         server.shutdown()
         server.server_close()
