@@ -293,16 +293,20 @@ def test_a_serving_key_of_another_certificate_is_refused_before_any_change(tmp_p
     assert rc == 0, out[-3000:]
 
 
-def test_a_later_use_of_a_role_with_other_inputs_is_checked_again(tmp_path):
-    """The checks run once per run for the same inputs (site.yml's preflight play, then the
-    role's play): a playbook that checks first and then applies the role with other vars
-    still has those vars checked."""
-    playbook = tmp_path / "two-uses.yml"
-    playbook.write_text(
-        "- hosts: kube_lbs\n  gather_facts: false\n  tasks:\n"
-        "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy, tasks_from: preflight}\n"
-        "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
-        "      vars: {haproxy_frontend_port: 70000}\n")
+@pytest.mark.parametrize("uses", [
+    # a playbook that checks first, then applies the role with other vars
+    "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy, tasks_from: preflight}\n"
+    "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
+    "      vars: {haproxy_frontend_port: 70000}\n",
+    # haproxy_preflight_done where no preflight ran on the host in this run
+    "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
+    "      vars: {haproxy_frontend_port: 70000, haproxy_preflight_done: true}\n",
+], ids=["other-vars-after-the-preflight", "preflight-done-but-none-ran"])
+def test_a_use_of_a_role_that_no_preflight_checked_is_checked(tmp_path, uses):
+    """site.yml's role plays skip the checks its first play made (<role>_preflight_done and a
+    preflight that passed on the host in this run); any other use of a role is checked."""
+    playbook = tmp_path / "uses.yml"
+    playbook.write_text("- hosts: kube_lbs\n  gather_facts: false\n  tasks:\n" + uses)
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps(BASE))
     proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(playbook), "--check"],
@@ -310,4 +314,5 @@ def test_a_later_use_of_a_role_with_other_inputs_is_checked_again(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "haproxy on lb1: haproxy_frontend_port is 70000" in " ".join(out.split()), out[-3000:]
-    assert out.count("TASK [kubeha.control_plane.haproxy : Preflight | at least one apiserver backend]") == 2, out[-3000:]
+    assert out.count("TASK [kubeha.control_plane.haproxy : Preflight | at least one apiserver backend]") == uses.count("include_role"), \
+        out[-3000:]

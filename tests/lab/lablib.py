@@ -10,6 +10,7 @@ so the suite converges one lab, not two. The lab is dual-stack with two VIPs."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -46,6 +47,41 @@ def playbook(*args, inventory=INVENTORY, extra_inventory=None, tmp_path=None, pl
         path.write_text(extra_inventory)
         cmd += ["-i", str(path)]
     proc = subprocess.run(cmd + [playbook_path] + list(args), capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+# What scripts/env.sh sets to find collections and a user's shell lacks. Its SSH settings
+# (ANSIBLE_PRIVATE_KEY_FILE, ANSIBLE_REMOTE_USER, ANSIBLE_SSH_ARGS, ...) stay: they are how
+# the lab's hosts are reached, as an inventory's connection settings would be.
+COLLECTION_SETTINGS = ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_HOME",
+                       "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "ANSIBLE_CONFIG")
+
+
+def fresh_clone(dest):
+    """Copy what a fresh clone holds (tracked and untracked-not-ignored files; symlinks
+    such as playbooks/collections stay symlinks) to ``dest``."""
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                         capture_output=True, check=True).stdout
+    for rel in (p for p in out.decode().split("\0") if p):
+        src = os.path.join(ROOT, rel)
+        if os.path.lexists(src):
+            target = os.path.join(str(dest), rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(src, target, follow_symlinks=False)
+    return dest
+
+
+def readme_checkout_site(tmp_path):
+    """The README's checkout command, `ansible-playbook -i lab/inventory/hosts.yml
+    playbooks/site.yml`, run exactly so from a fresh clone in a shell without the scripts'
+    collection settings (the roles come from the clone's playbooks/collections link); (rc, output)."""
+    clone = fresh_clone(tmp_path / "clone")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in COLLECTION_SETTINGS}
+    env["HOME"] = str(home)  # no ~/.ansible or ~/.ansible.cfg of this machine's user
+    proc = subprocess.run(["ansible-playbook", "-i", "lab/inventory/hosts.yml", "playbooks/site.yml"],
+                          cwd=str(clone), env=env, capture_output=True, text=True, check=False, timeout=1800)
     return proc.returncode, proc.stdout + proc.stderr
 
 

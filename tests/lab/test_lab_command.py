@@ -1,23 +1,18 @@
-"""README command 1 (scripts/lab): up, the README's checkout command from a fresh clone
-against the running lab (changed=0: re-converging changes nothing), drill, down (nothing left)."""
+"""README command 1 (scripts/lab): up, drill, down (nothing left). The README's checkout
+command from a fresh clone against the running lab (changed=0) is test_lb_firewalld.py's
+second run, with firewalld on."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
-import yaml
 
 from .lablib import LAB_VARS, ROOT, lab, lab_containers
 
 pytestmark = pytest.mark.lab
-
-
-def recaps(out):
-    return re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
 
 
 def test_lab_up_prints_vip_holder_and_api_answer(lab_up):
@@ -68,71 +63,6 @@ def test_a_second_checkout_does_not_destroy_a_running_lab(lab_ready, tmp_path):
     assert proc.returncode != 0, out[-3000:]
     assert "lab container kubeha-lab-master1 belongs to the lab of %s, not of %s" % (ROOT, other) in out, out[-3000:]
     assert container_ids() == before
-
-
-# What scripts/env.sh sets to find collections and a user's shell lacks. Its SSH settings
-# (ANSIBLE_PRIVATE_KEY_FILE, ANSIBLE_REMOTE_USER, ANSIBLE_SSH_ARGS, ...) stay: they are how
-# the lab's hosts are reached, as an inventory's connection settings would be.
-COLLECTION_SETTINGS = ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_HOME",
-                       "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "ANSIBLE_CONFIG")
-
-
-def fresh_clone(dest):
-    """Copy what a fresh clone holds (tracked and untracked-not-ignored files; symlinks
-    such as playbooks/collections stay symlinks) to ``dest``."""
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                         capture_output=True, check=True).stdout
-    for rel in (p for p in out.decode().split("\0") if p):
-        src = os.path.join(ROOT, rel)
-        if os.path.lexists(src):
-            target = os.path.join(str(dest), rel)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copy2(src, target, follow_symlinks=False)
-    return dest
-
-
-def group_hosts(group, inventory):
-    """Hosts of ``group`` in a YAML inventory (with its children)."""
-    def find(node, name):
-        for child_name, child in ((node or {}).get("children") or {}).items():
-            if child_name == name:
-                return child or {}
-            found = find(child, name)
-            if found is not None:
-                return found
-        return None
-
-    def hosts(node):
-        node = node or {}
-        names = set(node.get("hosts") or {})
-        for child_name, child in (node.get("children") or {}).items():
-            names |= hosts(child if child else find(inventory["all"], child_name))
-        return names
-
-    return hosts(find(inventory["all"], group))
-
-
-def test_readme_checkout_command_from_a_fresh_clone_changes_nothing(lab_up, tmp_path):
-    """README: `ansible-playbook -i lab/inventory/hosts.yml playbooks/site.yml`, run exactly
-    so from a fresh clone in a shell without the scripts' collection settings (the roles
-    come from the clone's playbooks/collections link), re-converges the lab: changed=0."""
-    rc, out = lab_up
-    assert rc == 0, out[-3000:]
-    clone = fresh_clone(tmp_path / "clone")
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in COLLECTION_SETTINGS}
-    env["HOME"] = str(home)  # no ~/.ansible or ~/.ansible.cfg of this machine's user
-    proc = subprocess.run(["ansible-playbook", "-i", "lab/inventory/hosts.yml", "playbooks/site.yml"],
-                          cwd=str(clone), env=env, capture_output=True, text=True, check=False, timeout=1800)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    rows = recaps(out)
-    with open(os.path.join(ROOT, "lab", "inventory", "hosts.yml")) as fh:
-        lbs = group_hosts("kube_lbs", yaml.safe_load(fh))
-    assert lbs and lbs <= {r[0] for r in rows}, (sorted(lbs), rows, out[-3000:])
-    not_clean = [r for r in rows if r[1:] != ("0", "0", "0")]
-    assert not_clean == [], (not_clean, out[-5000:])
 
 
 def drill_failure(out):

@@ -3,8 +3,9 @@
 Each scenario brings up its own containers on its own network (molecule/<name>/molecule.yml)
 and takes about ten minutes, mostly waiting on systemd, SSH and the stand-ins: as soon as the
 run is collected, one background thread builds (or reuses) the lab image and runs the
-selected scenarios one after the other, while the quality, unit, functional and lab tests
-go on. ``test_molecule_scenario`` waits for its scenario and judges it.
+selected scenarios one after the other, while the other tests of the run go on (the lab
+tests: scripts/test runs the quality, unit and functional tests in a run of their own
+beside them). ``test_molecule_scenario`` waits for its scenario and judges it.
 KUBEHA_MOLECULE_BESIDE=0 runs each scenario only when its test is reached.
 
 A session that ends early (-x, Ctrl-C) stops the scenario that runs (its whole process
