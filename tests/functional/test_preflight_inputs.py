@@ -301,7 +301,11 @@ def test_a_serving_key_of_another_certificate_is_refused_before_any_change(tmp_p
     # haproxy_preflight_done where no preflight ran on the host in this run
     "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
     "      vars: {haproxy_frontend_port: 70000, haproxy_preflight_done: true}\n",
-], ids=["other-vars-after-the-preflight", "preflight-done-but-none-ran"])
+    # "false" as a string (-e haproxy_preflight_done=false, an inventory "no") is false
+    "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy, tasks_from: preflight}\n"
+    "    - ansible.builtin.include_role: {name: kubeha.control_plane.haproxy}\n"
+    "      vars: {haproxy_frontend_port: 70000, haproxy_preflight_done: 'false'}\n",
+], ids=["other-vars-after-the-preflight", "preflight-done-but-none-ran", "preflight-done-false-as-a-string"])
 def test_a_use_of_a_role_that_no_preflight_checked_is_checked(tmp_path, uses):
     """site.yml's role plays skip the checks its first play made (<role>_preflight_done and a
     preflight that passed on the host in this run); any other use of a role is checked."""

@@ -3,27 +3,82 @@ then the tests run against the converged lab, then `scripts/lab down` when the l
 of this directory has run (a lab that was already up is left up).
 
 The tests that time a failover (the drill, each failover path with its time bound) run
-last: by then the molecule scenarios and the checks that scripts/test runs beside the lab
-have most likely ended, so the measured times are the lab's, not the machine's load."""
+last, and wait (bounded) until what runs beside the lab has ended: the checks run that
+scripts/test starts (KUBEHA_CHECKS_PID) and this checkout's molecule scenarios. The times
+they measure are then the lab's, not the machine's load. They run after test_lb_firewalld.py,
+so with firewalld on (`scripts/lab drill` on a fresh lab runs the drill without it)."""
 
 from __future__ import annotations
 
+import os
+import pathlib
+import time
+
 import pytest
 
-from .lablib import LAB_VARS, lab, lab_containers, podman
+from .lablib import LAB_VARS, ROOT, lab, lab_containers, podman
+
+HERE = pathlib.Path(__file__).resolve().parent
+# Tests that time a failover: whole modules, and single tests (module, function).
+TIMED_MODULES = {"test_lb_failover_paths.py"}
+TIMED_TESTS = {("test_lab_command.py", "test_failover_drill")}
+QUIET_TIMEOUT = 1800
 
 
-TIMED = ("tests/lab/test_lab_command.py::test_failover_drill", "tests/lab/test_lb_failover_paths.py::")
+def timed(item):
+    path = pathlib.Path(str(item.path)).resolve()
+    return path.parent == HERE and (path.name in TIMED_MODULES or (path.name, getattr(item, "originalname", item.name)) in TIMED_TESTS)
 
 
 def pytest_collection_modifyitems(items):
-    lab = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/lab/")]
-    if not lab:
+    lab_items = [i for i, item in enumerate(items) if pathlib.Path(str(item.path)).resolve().parent == HERE]
+    if not lab_items:
         return
-    first, last = lab[0], lab[-1] + 1
+    first, last = lab_items[0], lab_items[-1] + 1
     block = items[first:last]
-    timed = [item for item in block if item.nodeid.startswith(TIMED)]
-    items[first:last] = [item for item in block if item not in timed] + timed
+    late = [item for item in block if timed(item)]
+    items[first:last] = [item for item in block if item not in late] + late
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def beside():
+    """What still runs beside the lab: scripts/test's checks run, this checkout's molecule scenarios."""
+    found = []
+    checks = os.environ.get("KUBEHA_CHECKS_PID", "")
+    if checks.isdigit() and _running(int(checks)):
+        found.append("the quality, unit and functional tests (pid %s)" % checks)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as fh:
+                argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+            cwd = os.readlink("/proc/%s/cwd" % entry)
+        except OSError:
+            continue
+        if "test" in argv[1:3] and any(os.path.basename(a) == "molecule" for a in argv[:2]) and cwd == ROOT:
+            found.append("molecule %s (pid %s)" % (" ".join(argv[2:]), entry))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(request):
+    """A timed test waits until nothing runs beside the lab (at most QUIET_TIMEOUT s)."""
+    if not timed(request.node):
+        return
+    deadline = time.monotonic() + QUIET_TIMEOUT
+    while beside() and time.monotonic() < deadline:
+        time.sleep(5)
+    still = beside()
+    if still:
+        request.node.add_report_section("setup", "quiet", "still running beside this timed test: %s" % ", ".join(still))
 
 
 @pytest.fixture(scope="package")
