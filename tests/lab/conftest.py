@@ -25,13 +25,17 @@ TIMED_TESTS = {("test_lab_command.py", "test_failover_drill")}
 QUIET_TIMEOUT = 1800
 
 
+def in_lab(item):
+    return item.path.resolve().parent == HERE
+
+
 def timed(item):
-    path = pathlib.Path(str(item.path)).resolve()
-    return path.parent == HERE and (path.name in TIMED_MODULES or (path.name, getattr(item, "originalname", item.name)) in TIMED_TESTS)
+    name = item.path.name
+    return in_lab(item) and (name in TIMED_MODULES or (name, getattr(item, "originalname", item.name)) in TIMED_TESTS)
 
 
 def pytest_collection_modifyitems(items):
-    lab_items = [i for i, item in enumerate(items) if pathlib.Path(str(item.path)).resolve().parent == HERE]
+    lab_items = [i for i, item in enumerate(items) if in_lab(item)]
     if not lab_items:
         return
     first, last = lab_items[0], lab_items[-1] + 1

@@ -10,6 +10,7 @@ so the suite converges one lab, not two. The lab is dual-stack with two VIPs."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,12 @@ def playbook(*args, inventory=INVENTORY, extra_inventory=None, tmp_path=None, pl
         cmd += ["-i", str(path)]
     proc = subprocess.run(cmd + [playbook_path] + list(args), capture_output=True, text=True, check=False)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def recap(out):
+    """PLAY RECAP of a playbook's output: host -> {ok, changed, unreachable, failed}."""
+    return {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
+            for m in re.finditer(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)}
 
 
 # What scripts/env.sh sets to find collections and a user's shell lacks. Its SSH settings

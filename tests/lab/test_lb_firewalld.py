@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from .lablib import playbook, readme_checkout_site
+from .lablib import playbook, readme_checkout_site, recap
 
 from kubeha_testlib import API, API_CURL, LBS, MASTERS, NODES, RUNNER, holders, host, wait_for  # noqa: E402  (lablib puts it on sys.path)
 
@@ -46,14 +46,6 @@ def rich_rules(name, permanent=True):
     return {line.strip() for line in out.splitlines() if line.strip()}
 
 
-def recap_changes(out):
-    return {h: int(c) for h, c in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M)}
-
-
-def recap_rows(out):
-    return re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
-
-
 @pytest.fixture(scope="module")
 def firewalled(tmp_path_factory):
     # From firewalld's defaults, as on a fresh lab (on a lab where this ran before, the
@@ -78,13 +70,13 @@ def firewalled(tmp_path_factory):
 def test_firewalld_converges_and_the_readme_checkout_command_then_changes_nothing(firewalled):
     (rc1, out1), (rc2, out2) = firewalled
     assert rc1 == 0, out1[-4000:]
-    assert sum(recap_changes(out1).values()) > 0, "starting firewalld left nothing to open?\n" + out1[-3000:]
+    assert sum(row["changed"] for row in recap(out1).values()) > 0, "starting firewalld left nothing to open?\n" + out1[-3000:]
     assert rc2 == 0, out2[-4000:]
-    rows = recap_rows(out2)
+    rows = recap(out2)
     # (localhost: site.yml's first play, which checks the inventory on the controller)
-    assert {r[0] for r in rows} - {"localhost"} == set(ALL), out2[-4000:]
-    not_clean = [r for r in rows if r[1:] != ("0", "0", "0")]
-    assert not_clean == [], (not_clean, out2[-5000:])
+    assert set(rows) - {"localhost"} == set(ALL), out2[-4000:]
+    not_clean = {name: row for name, row in rows.items() if (row["changed"], row["unreachable"], row["failed"]) != (0, 0, 0)}
+    assert not_clean == {}, (not_clean, out2[-5000:])
 
 
 @pytest.mark.parametrize("name", MASTERS)

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from .lablib import INVENTORY, ROOT, SITE
+from .lablib import INVENTORY, ROOT, SITE, recap
 
 from kubeha_testlib import API_CURL, LAB_STATE, LBS, MASTERS, PORT, RUNNER, VIP, haproxy_servers, wait_for  # noqa: E402
 
@@ -78,11 +78,6 @@ def save_output(name, out):
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, name + ".log"), "w") as fh:
         fh.write(out)
-
-
-def recap(out):
-    return {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
-            for m in re.finditer(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)}
 
 
 def site(*extra):
