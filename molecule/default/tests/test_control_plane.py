@@ -124,66 +124,90 @@ def test_scheduler_leader_lost_another_takes_over():
         host(leader).run_test("systemctl start kube-scheduler")
 
 
-def test_wrong_apiserver_count_is_reported_and_fixed_by_site():
-    """The recipe's classic mistake on one master: the module names it, the apiserver logs
-    the reset, and a re-run of site.yml (--tags apiserver) puts the count back, restarting
-    that master only (drained on every load balancer first)."""
-    victim = MASTERS[1]
-    h = host(victim)
+DROP_IN = "/etc/systemd/system/kube-apiserver.service.d/kubeha-test.conf"
+
+
+@pytest.fixture(scope="module")
+def repaired():
+    """Two masters out of line at once, one tagged run of site.yml puts both right.
+
+    COUNT_VICTIM: the recipe's classic mistake, --apiserver-count=1 in its sysconfig file
+    (restarted with it). UNIT_VICTIM: a drop-in that adds a flag (daemon-reload, no
+    restart): apiserver_count reads the unit as systemd does (ExecStart, EnvironmentFile,
+    drop-ins), not a fixed list of variables, so the running apiserver differs from its
+    configuration. What the module says of each before the fix is kept for the tests; the
+    fix is what an operator runs: site.yml, limited to the apiserver role's tags (one run for
+    both, so that the roll is seen to restart exactly these two masters, each in its turn)."""
+    count_victim, unit_victim = MASTERS[1], MASTERS[2]
+    h = host(count_victim)
     h.run_test("sed -i 's/--apiserver-count=3/--apiserver-count=1/' /etc/kubernetes/apiserver")
     h.run_test("systemctl restart kube-apiserver")
-    result = apiserver_count(victim, "expected=3")
+    u = host(unit_victim)
+    u.run_test("mkdir -p /etc/systemd/system/kube-apiserver.service.d")
+    u.run_test("printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/kube-apiserver $KUBE_LOGTOSTDERR $KUBE_LOG_LEVEL $KUBE_ETCD_SERVERS "
+               "$KUBE_API_ADDRESS $KUBE_API_PORT $KUBELET_PORT $KUBE_ALLOW_PRIV $KUBE_SERVICE_ADDRESSES $KUBE_ADMISSION_CONTROL "
+               "$KUBE_API_ARGS --profiling=false\\n' > %s" % DROP_IN)
+    u.run_test("systemctl daemon-reload")
+    try:
+        before = {
+            "count": apiserver_count(count_victim, "expected=3"),
+            "count_failed": apiserver_count(count_victim, "expected=3", "fail_on_mismatch=true"),
+            "reset_log": wait_for(lambda: h.run("journalctl -u kube-apiserver --no-pager -n 50").stdout,
+                                  lambda text: "Resetting endpoints for master service" in text, 20),
+            "unit": apiserver_count(unit_victim, "expected=3"),
+        }
+        proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "apiserver"],
+                              capture_output=True, text=True, check=False)
+        yield {"count_victim": count_victim, "unit_victim": unit_victim, "before": before, "proc": proc}
+    finally:
+        u.run_test("rm -f %s" % DROP_IN)
+        u.run_test("systemctl daemon-reload && systemctl restart kube-apiserver")
+
+
+def test_wrong_apiserver_count_is_reported(repaired):
+    """The module names the recipe's classic mistake, fails on it when asked, and the
+    apiserver logs the endpoint resets it causes."""
+    before = repaired["before"]
+    result = before["count"]
     assert result["apiserver_count"] == 1, result
     assert any("--apiserver-count=1" in p and "3 apiservers" in p and "--apiserver-count=3" in p
                for p in result["problems"]), result["problems"]
-    failed = apiserver_count(victim, "expected=3", "fail_on_mismatch=true")
+    failed = before["count_failed"]
     assert failed.get("failed") is True and "--apiserver-count=3" in failed["msg"]
-    log = wait_for(lambda: h.run("journalctl -u kube-apiserver --no-pager -n 50").stdout,
-                   lambda text: "Resetting endpoints for master service" in text, 20)
-    assert "Resetting endpoints for master service" in log
+    assert "Resetting endpoints for master service" in before["reset_log"]
 
-    # What an operator runs to fix it: site.yml, limited to the apiserver role's tags.
-    proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "apiserver"],
-                          capture_output=True, text=True, check=False)
+
+def test_a_flag_a_unit_drop_in_adds_is_seen(repaired):
+    result = repaired["before"]["unit"]
+    assert result["restart_pending"] is True, result
+    assert any("--profiling" in p for p in result["problems"]), result["problems"]
+
+
+def test_site_restarts_exactly_the_masters_out_of_line_each_drained_first(repaired):
+    """One run of site.yml --tags apiserver restarts the two masters, each for its own
+    reason, and no other; each is drained on every load balancer with its health checks off
+    while it restarts, then put back with its checks on: HAProxy judges it again (UP, not
+    "no check")."""
+    proc, count_victim, unit_victim = repaired["proc"], repaired["count_victim"], repaired["unit_victim"]
     assert proc.returncode == 0, proc.stdout[-5000:]
-    assert '"%s: configuration changed"' % victim in proc.stdout, proc.stdout[-5000:]
-    assert proc.stdout.count("Roll | why") == 1, "only the wrong master is restarted"
-    # Drained (no new connections) with its health checks off while it restarts, then back
-    # with its checks on: HAProxy judges it again (UP, not "no check").
+    assert '"%s: configuration changed"' % count_victim in proc.stdout, proc.stdout[-5000:]
+    assert '"%s: running with other flags than configured"' % unit_victim in proc.stdout, proc.stdout[-5000:]
+    assert proc.stdout.count("Roll | why") == 2, "only the two masters out of line are restarted"
     flat = " ".join(proc.stdout.split())
-    for task in ("drain it on every load balancer (no new connections; open ones stay)",
-                 "stop its health checks there until it is back (no DOWN, no cut sessions)",
-                 "put it back into every load balancer once its health check passes"):
-        assert re.search(r"TASK \[kubeha\.control_plane\.apiserver : Roll \| %s: %s\](?:(?!TASK \[).)*? changed: \[%s"
-                         % (re.escape(task), victim, victim), flat), (task, proc.stdout[-5000:])
-    for lb in LBS:
-        assert wait_for(lambda lb=lb: haproxy_servers(lb).get(victim), "UP", 20) == "UP", (lb, haproxy_servers(lb))
-    assert apiserver_count(victim, "expected=3")["problems"] == []
-    assert standin_flags(victim)["flags"]["apiserver-count"] == 3
+    for victim in (count_victim, unit_victim):
+        for task in ("drain it on every load balancer (no new connections; open ones stay)",
+                     "stop its health checks there until it is back (no DOWN, no cut sessions)",
+                     "put it back into every load balancer once its health check passes"):
+            assert re.search(r"TASK \[kubeha\.control_plane\.apiserver : Roll \| %s: %s\](?:(?!TASK \[).)*? changed: \[%s"
+                             % (re.escape(task), victim, victim), flat), (task, victim, proc.stdout[-5000:])
+        for lb in LBS:
+            assert wait_for(lambda lb=lb, v=victim: haproxy_servers(lb).get(v), "UP", 20) == "UP", (lb, victim, haproxy_servers(lb))
 
 
-def test_a_flag_a_unit_drop_in_adds_is_seen_and_applied():
-    """apiserver_count reads the unit as systemd does (ExecStart, EnvironmentFile, drop-ins),
-    not a fixed list of variables: a drop-in that adds a flag (daemon-reload, no restart) makes
-    the running apiserver differ from its configuration, and site.yml restarts that master."""
-    victim = MASTERS[2]
-    h = host(victim)
-    h.run_test("mkdir -p /etc/systemd/system/kube-apiserver.service.d")
-    h.run_test("printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/kube-apiserver $KUBE_LOGTOSTDERR $KUBE_LOG_LEVEL $KUBE_ETCD_SERVERS "
-               "$KUBE_API_ADDRESS $KUBE_API_PORT $KUBELET_PORT $KUBE_ALLOW_PRIV $KUBE_SERVICE_ADDRESSES $KUBE_ADMISSION_CONTROL "
-               "$KUBE_API_ARGS --profiling=false\\n' > /etc/systemd/system/kube-apiserver.service.d/kubeha-test.conf")
-    h.run_test("systemctl daemon-reload")
-    try:
-        result = apiserver_count(victim, "expected=3")
-        assert result["restart_pending"] is True, result
-        assert any("--profiling" in p for p in result["problems"]), result["problems"]
-        proc = subprocess.run(["ansible-playbook", "-i", INVENTORY, SITE, "--tags", "apiserver"],
-                              capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stdout[-5000:]
-        assert '"%s: running with other flags than configured"' % victim in proc.stdout, proc.stdout[-5000:]
-        assert proc.stdout.count("Roll | why") == 1, "only that master is restarted"
-        assert standin_flags(victim)["flags"]["profiling"] is False
-        assert apiserver_count(victim, "expected=3")["restart_pending"] is False
-    finally:
-        h.run_test("rm -f /etc/systemd/system/kube-apiserver.service.d/kubeha-test.conf")
-        h.run_test("systemctl daemon-reload && systemctl restart kube-apiserver")
+def test_after_the_fix_the_apiservers_run_as_configured(repaired):
+    count_victim, unit_victim = repaired["count_victim"], repaired["unit_victim"]
+    assert repaired["proc"].returncode == 0, repaired["proc"].stdout[-5000:]
+    assert apiserver_count(count_victim, "expected=3")["problems"] == []
+    assert standin_flags(count_victim)["flags"]["apiserver-count"] == 3
+    assert standin_flags(unit_victim)["flags"]["profiling"] is False
+    assert apiserver_count(unit_victim, "expected=3")["restart_pending"] is False
