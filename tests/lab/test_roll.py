@@ -133,17 +133,20 @@ def own_state():
 
 @pytest.fixture(scope="module")
 def interrupted():
-    """site.yml with the change, VICTIM's SSH cut as soon as its turn drained it on its own
-    load balancer."""
+    """site.yml with the change, VICTIM's SSH cut as soon as its turn wrote its new manifest:
+    the turn then waits for the new apiserver on VICTIM (its own step, unreachable), after it
+    drained VICTIM on every load balancer, VICTIM's own included (which only the next run can
+    undo). Where the cut falls is fixed by what the turn has done, not by timing: cut at the
+    drain, the failing step was the drain wait on VICTIM's own load balancer (a delegated
+    step), and a cut inside VICTIM's own steps ended the rescue before the roll was stopped
+    (VICTIM, a load balancer too, was still asked to take itself back)."""
     proc = site("-e", json.dumps(run_values()[2]))
     cut = threading.Event()
 
     def watch():
         deadline = time.monotonic() + 900
         while proc.poll() is None and time.monotonic() < deadline:
-            # Once its own load balancer has drained it (the turn marked it there first):
-            # that drain can only be undone by the next run.
-            if own_state() == "DRAIN":
+            if manifest_flags(VICTIM).get("event-ttl") == run_values()[0]:
                 cut_ssh(VICTIM)
                 cut.set()
                 return
