@@ -136,10 +136,12 @@ def interrupted():
     """site.yml with the change, VICTIM's SSH cut as soon as its turn wrote its new manifest:
     the turn then waits for the new apiserver on VICTIM (its own step, unreachable), after it
     drained VICTIM on every load balancer, VICTIM's own included (which only the next run can
-    undo). Where the cut falls is fixed by what the turn has done, not by timing: cut at the
-    drain, the failing step was the drain wait on VICTIM's own load balancer (a delegated
-    step), and a cut inside VICTIM's own steps ended the rescue before the roll was stopped
-    (VICTIM, a load balancer too, was still asked to take itself back)."""
+    undo). The cut follows what the turn has done (the watcher polls the manifest), so it
+    lands in VICTIM's own steps as long as the new apiserver takes longer to start than one
+    poll. Cut at the drain, as before, the failing step depended on timing: usually the drain
+    wait on VICTIM's own load balancer (a delegated step); a cut inside VICTIM's own steps
+    ended the rescue before the roll was stopped (VICTIM, a load balancer too, was still asked
+    to take itself back)."""
     proc = site("-e", json.dumps(run_values()[2]))
     cut = threading.Event()
 
