@@ -31,6 +31,9 @@ from .store import RESOURCES, ApiError, Store, daemonset_status, now_rfc3339
 # (kube-apiserver's DefaultEndpointReconcilerTTL and DefaultEndpointReconcilerInterval).
 LEASE_TTL = 15
 LEASE_RENEW_INTERVAL = 10.0
+# How long requests under way may take to finish after SIGTERM (kube-apiserver's
+# --request-timeout, 1m0s by default, bounds its http.Server.Shutdown).
+REQUEST_TIMEOUT = 60
 
 
 class ProbeDelay:
@@ -89,7 +92,77 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
     def __init__(self, address, handler, context=None):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.context = context
+        # Open connections, by the thread that serves each: [socket, state, since], state
+        # "new" (TLS handshake, first request line), "active" (a request under way) or
+        # "idle" (kept alive between requests). For drain().
+        self.connections = {}
+        self.connections_lock = threading.Lock()
+        self.draining = False
         super().__init__(address, handler)
+
+    def connection_state(self, state, sock=None):
+        """Record the state of the calling thread's connection (None: it is closed)."""
+        key = threading.get_ident()
+        with self.connections_lock:
+            if state is None:
+                self.connections.pop(key, None)
+            elif key in self.connections:
+                self.connections[key][1:] = [state, time.monotonic()]
+                if sock is not None:
+                    self.connections[key][0] = sock
+            else:
+                self.connections[key] = [sock, state, time.monotonic()]
+
+    def stop_listening(self):
+        """Close the listener as Go's http.Server.Shutdown does first. serve_forever() only
+        notices the stop at its next poll and accepts nothing in between: what queued up
+        meanwhile is accepted and served here, where a plain close would reset it (HAProxy
+        logs "SD", its client reads EOF). What comes after the close is refused, which a
+        load balancer retries on another server."""
+        self.shutdown()
+        self.socket.setblocking(False)
+        while True:
+            try:
+                request, client_address = self.socket.accept()
+            except OSError:  # BlockingIOError: the queue is empty
+                break
+            request.setblocking(True)
+            self.process_request(request, client_address)
+        self.server_close()
+
+    def drain(self, timeout):
+        """What Go's http.Server.Shutdown does once the listener is closed (kube-apiserver
+        calls it on SIGTERM, bounded by --request-timeout, 60 s by default: k8s.io/apiserver
+        pkg/server/secure_serving.go RunServer): idle kept-alive connections are closed, and
+        new ones that sent no request for 5 s (net/http closeIdleConns); a request under way
+        is answered (with Connection: close) before its connection closes. True when every
+        connection closed in time."""
+        self.draining = True
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            with self.connections_lock:
+                open_conns = list(self.connections.values())
+            if not open_conns:
+                return True
+            if now >= deadline:
+                return False
+            for sock, state, since in open_conns:
+                if state == "idle" or (state == "new" and now - since >= 5.0):
+                    try:
+                        # socket.socket's own shutdown: the thread reading it sees EOF (an
+                        # SSLSocket's would also drop its TLS state under that thread).
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            time.sleep(0.05)
+
+    def process_request_thread(self, request, client_address):
+        self.connection_state("new", request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connection_state(None)
 
     def handle_error(self, request, client_address):
         """A client that went away in the middle of its answer (HAProxy's health checks close
@@ -111,6 +184,7 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
         except (OSError, ssl.SSLError):
             return
         tls.settimeout(None)
+        self.connection_state("new", tls)
         try:
             super().finish_request(tls, client_address)
         finally:
@@ -225,11 +299,26 @@ class ApiServer:
             def log_message(self, fmt, *args):  # quiet: probes every second
                 pass
 
+            def handle(self):
+                """Requests on this connection until it closes; between two it is idle (the
+                server's drain() closes idle connections)."""
+                self.close_connection = True
+                self.handle_one_request()
+                while not self.close_connection and not self.server.draining:
+                    self.server.connection_state("idle")
+                    self.handle_one_request()
+
+            def parse_request(self):
+                self.server.connection_state("active")  # its request line has come
+                return super().parse_request()
+
             def reply(self, code, body, ctype="text/plain"):
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", ctype if isinstance(body, str) else "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if self.server.draining:
+                    self.send_header("Connection", "close")  # Go's net/http once Shutdown began
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -474,8 +563,11 @@ class ApiServer:
         def finish():
             time.sleep(delay)
             for srv in self.servers:
-                srv.shutdown()
-                srv.server_close()
+                srv.stop_listening()
+            deadline = time.monotonic() + REQUEST_TIMEOUT
+            for srv in self.servers:
+                if not srv.drain(max(0.0, deadline - time.monotonic())):
+                    log("connections still open after %ds: closing them" % REQUEST_TIMEOUT)
             self.stop.set()
             if self.lease:
                 try:

@@ -33,6 +33,10 @@ class FlagError(Exception):
     pass
 
 
+class KubeadmError(FlagError):
+    """What kubeadm prints as its error (the stand-in exits 1 with it)."""
+
+
 def go_strerror(err):
     """What Go prints for the errno of an OSError (syscall.Errno.Error(): the C library's
     text with a lower-case first letter, "no such file or directory")."""

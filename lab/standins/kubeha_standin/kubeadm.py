@@ -22,11 +22,9 @@ list of name/value in v1beta4) override or add flags, sorted by name; the advert
 address and port of the node come from InitConfiguration's localAPIEndpoint at init and,
 at upgrade, from the annotation kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint
 (kubeadm reads it from the mirror pod; the lab, which has none, from the manifest that
-carries it); the probes point at that address. Patches (--patches): files
-target[suffix][+patchtype].(yaml|json), patchtype strategic (default), merge or json,
-applied in file-name order
-(https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/control-plane-flags/#patches).
-`upgrade apply` also re-creates the kube-proxy ConfigMap from ClusterConfiguration
+carries it); the probes point at that address. Patches (--patches): kubeadm_patches.py.
+`kubeadm upgrade` replaces the static pods one at a time and waits for each, skipping
+those whose manifest would not change: kubeadm_upgrade.py. `upgrade apply` then re-creates the kube-proxy ConfigMap from ClusterConfiguration
 (its server is https://<controlPlaneEndpoint>, as EnsureProxyAddon does), so a server
 changed only there is reverted too.
 """
@@ -35,26 +33,20 @@ from __future__ import annotations
 
 import base64
 import copy
-import glob
 import ipaddress
 import os
-import shutil
 import sys
-import time
 
-from . import pki
-from .core import FlagError, log
+from . import kubeadm_upgrade, pki
+from .core import KubeadmError, log
 from .kubeconfig import ClientError, Kubeconfig, yaml
+from .kubeadm_patches import apply_patches, patch_file_target  # noqa: F401 (patch_file_target: kubeadm's API)
 
 KUBERNETES_DIR = "/etc/kubernetes"
 MANIFESTS = os.path.join(KUBERNETES_DIR, "manifests")
 ADVERTISE_ANNOTATION = "kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 KUBELET_CLIENT_PEM = "/var/lib/kubelet/pki/kubelet-client-current.pem"
-
-
-class KubeadmError(FlagError):
-    pass
 
 
 # ---------------------------------------------------------------- configuration
@@ -349,123 +341,14 @@ def manifest(component, cluster, node):
             "status": {}}
 
 
-# ---------------------------------------------------------------- patches
-PATCH_TARGETS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubeletconfiguration",
-                 "corednsdeployment")
-
-
-def patch_file_target(filename):
-    """(target, patch type) of a --patches file named target[suffix][+patchtype].extension
-    (kubeadm's parseFilename: the target is the known one the name starts with, patchtype
-    strategic (default), merge or json, extension json or yaml), or None when kubeadm
-    ignores the file."""
-    base, ext = os.path.splitext(filename)
-    parts = base.split("+")
-    if ext not in (".json", ".yaml") or len(parts) > 2:
-        return None
-    kind = parts[1].lower() if len(parts) == 2 else "strategic"
-    target = next((t for t in PATCH_TARGETS if parts[0].startswith(t)), None)
-    if kind not in ("strategic", "merge", "json") or target is None:
-        return None
-    return target, kind
-
-
-def strategic_merge(target, patch):
-    """A strategic merge patch for Pods, as far as kubeadm patches use it: maps merge,
-    lists of objects with a name (containers, volumes, volumeMounts, env) merge by name,
-    other lists are replaced; null removes a key."""
-    if not isinstance(patch, dict) or not isinstance(target, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, list) and isinstance(result.get(key), list) and value and all(
-                isinstance(i, dict) and "name" in i for i in value + result[key]):
-            merged = {i["name"]: i for i in copy.deepcopy(result[key])}
-            order = [i["name"] for i in result[key]]
-            for item in value:
-                merged[item["name"]] = strategic_merge(merged.get(item["name"], {}), item)
-                if item["name"] not in order:
-                    order.append(item["name"])
-            result[key] = [merged[n] for n in order]
-        else:
-            result[key] = strategic_merge(result.get(key), value) if isinstance(value, dict) else copy.deepcopy(value)
-    return result
-
-
-def _pointer(doc, path):
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
-    for part in parts[:-1]:
-        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
-    return doc, parts[-1]
-
-
-def json_patch(doc, ops):
-    """RFC 6902 add, remove, replace, test."""
-    doc = copy.deepcopy(doc)
-    for op in ops:
-        parent, last = _pointer(doc, op["path"])
-        if op["op"] == "test":
-            value = parent[int(last)] if isinstance(parent, list) else parent[last]
-            if value != op["value"]:
-                raise KubeadmError("json patch test failed at %s" % op["path"])
-        elif op["op"] in ("add", "replace"):
-            if isinstance(parent, list):
-                if last == "-":
-                    parent.append(op["value"])
-                elif op["op"] == "add":
-                    parent.insert(int(last), op["value"])
-                else:
-                    parent[int(last)] = op["value"]
-            else:
-                parent[last] = op["value"]
-        elif op["op"] == "remove":
-            del parent[int(last) if isinstance(parent, list) else last]
-        else:
-            raise KubeadmError("unsupported json patch operation %r" % op["op"])
-    return doc
-
-
-def apply_patches(component, obj, directory):
-    if not directory:
-        return obj
-    if not os.path.isdir(directory):
-        raise KubeadmError("could not list patch files for path %r: open %s: no such file or directory" % (directory, directory))
-    for path in sorted(glob.glob(os.path.join(directory, "*"))):
-        parsed = patch_file_target(os.path.basename(path))
-        if parsed is None or parsed[0] != component or not os.path.isfile(path):
-            continue
-        with open(path) as fh:
-            patch = yaml.safe_load(fh)
-        kind = parsed[1]
-        if kind == "json":
-            obj = json_patch(obj, patch)
-        elif kind == "merge":
-            from .store import merge_patch  # noqa: PLC0415
-            obj = merge_patch(obj, patch)
-        else:
-            obj = strategic_merge(obj, patch)
-        log("[patches] Applied patch of type \"application/%s\" to target %r"
-            % ({"json": "json-patch+json", "merge": "merge-patch+json"}.get(kind, "strategic-merge-patch+json"), component))
-    return obj
-
-
 def dump(obj):
     return yaml.safe_dump(obj, default_flow_style=False, sort_keys=True)
 
 
-def write_manifests(cluster, node, patches=None, backup=False):
+def write_manifests(cluster, node, patches=None):
+    """`kubeadm init phase control-plane`: every manifest written (`kubeadm upgrade` replaces
+    them one by one instead: kubeadm_upgrade.py)."""
     os.makedirs(MANIFESTS, exist_ok=True)
-    if backup:
-        stamp = time.strftime("%Y-%m-%d-%H-%M-%S")
-        saved = os.path.join(KUBERNETES_DIR, "tmp", "kubeadm-backup-manifests-" + stamp)
-        os.makedirs(saved, exist_ok=True)
-        for component in COMPONENTS:
-            src = os.path.join(MANIFESTS, component + ".yaml")
-            if os.path.exists(src):
-                shutil.copy2(src, saved)
-        log("[upgrade/staticpods] Moved the old manifests to %s" % saved)
     for component in COMPONENTS:
         obj = apply_patches(component, manifest(component, cluster, node), patches)
         _write(os.path.join(MANIFESTS, component + ".yaml"), dump(obj), 0o600)
@@ -643,10 +526,16 @@ def main(args, version):
             if len(words) < 3:
                 raise KubeadmError("missing one or more required arguments. Required arguments: [version]")
             cluster["kubernetesVersion"] = words[2]
+        log("[upgrade] Upgrading the control plane of %s to %s" % (node["name"], cluster.get("kubernetesVersion")))
+        # The static pods first, one at a time, each waited for; the configuration and the
+        # addons only after they all came up (PerformControlPlaneUpgrade, then
+        # PerformPostUpgradeTasks), so a failed upgrade changes nothing in the API.
+        new_pods = [(c, apply_patches(c, manifest(c, cluster, node), patches)) for c in COMPONENTS]
+        kubeadm_upgrade.upgrade_static_pods(new_pods, node, KUBERNETES_DIR, lambda path, text: _write(path, text, 0o600),
+                                            version)
+        if words[1] == "apply":
             upload_config(client, cluster, update=True)
             proxy_addon(client, cluster, node, update=True)
-        log("[upgrade] Upgrading the control plane of %s to %s" % (node["name"], cluster.get("kubernetesVersion")))
-        write_manifests(cluster, node, patches, backup=True)
         log("[upgrade] The control plane instance for this node was successfully upgraded!")
         return 0
     raise KubeadmError("unknown command %r for \"kubeadm\"" % " ".join(words))

@@ -165,6 +165,30 @@ class Container:
                 "last_exit_code": self.last_exit}
 
 
+def manifest_hash(data):
+    """The hash of a static pod, from its decoded manifest as the real kubelet computes it
+    (pkg/kubelet/config/common.go: DeepHashObject of the decoded Pod, the mirror pod's
+    kubernetes.io/config.hash annotation): a manifest written anew with the same content,
+    or in another layout or key order, leaves the pod running; a changed item (a flag, or
+    the order of the command's items) replaces it. `kubeadm upgrade` waits for this hash
+    to change; the lab has no mirror pods, so it reads the pod's record (pod_record)."""
+    try:
+        doc = yaml.safe_load(data) if yaml else json.loads(data)
+        data = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()
+    except Exception:  # noqa: BLE001  not decodable: parse_pod refuses it anyway
+        pass
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def pod_record(pod, container, state_dir=None):
+    """The record of a running container ({"pid", "hash", "argv", ...}), or None."""
+    try:
+        with open(os.path.join(state_dir or POD_STATE_DIR, pod, container + ".json")) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
 class PodSupervisor:
     """What the kubelet does with static pods, on the host: every manifest in
     ``manifest_path`` is a pod whose containers' command + args run as child
@@ -205,7 +229,7 @@ class PodSupervisor:
                     data = fh.read()
             except OSError:
                 continue  # removed while listing
-            digest = hashlib.sha256(data).hexdigest()[:16]
+            digest = manifest_hash(data)
             try:
                 name, grace, containers = parse_pod(data)
             except ValueError as err:

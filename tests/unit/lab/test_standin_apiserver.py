@@ -2,8 +2,9 @@
 (conftest.start_apiserver): objects through the API with kube-apiserver's answers
 (201/200/404/409 and their Status bodies), a DaemonSet's generation and status, health
 (/readyz failing while etcd is unreachable or while shutting down, the lab's probe
-delay), TLS (the handshake in the request's thread, the self-signed certificate of
---cert-dir), the legacy insecure port."""
+delay), a graceful shutdown (requests under way answered, idle connections closed), TLS
+(the handshake in the request's thread, the self-signed certificate of --cert-dir), the
+legacy insecure port."""
 
 from __future__ import annotations
 
@@ -173,6 +174,86 @@ def test_probe_delay_ignores_what_is_not_a_number_of_seconds(tmp_path, capsys):
         assert delay.seconds() == seconds, text
     err = capsys.readouterr().err
     assert err.count("malformed content 'soon'") == 1 and "malformed content '-1'" in err
+
+
+def test_shutdown_answers_the_requests_under_way_and_closes_idle_connections(start_apiserver, pki_files):
+    """kube-apiserver on SIGTERM (Go's http.Server.Shutdown): once the listener is closed, a
+    request under way is still answered (Connection: close), a kept-alive idle connection
+    is closed, and drain() returns when none is left. A stand-in that exited at once cut
+    the request a client behind HAProxy had just sent (kubectl: "EOF")."""
+    running = start_apiserver()
+    admin = running.client(pki_files.admin)
+    host, port = running.server.server_address[:2]
+    idle = http.client.HTTPSConnection(host, port, context=admin.context(), timeout=5)
+    idle.request("GET", "/livez")
+    assert idle.getresponse().read() == b"ok"  # kept alive, now idle
+    with open(running.api.probe_delay.path, "w") as fh:
+        fh.write("1\n")
+    busy = http.client.HTTPSConnection(host, port, context=admin.context(), timeout=5)
+    answers = []
+
+    def slow_request():
+        busy.request("GET", "/healthz")
+        resp = busy.getresponse()
+        answers.append((resp.status, resp.getheader("Connection"), resp.read()))
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    assert _until(lambda: any(c[1] == "active" for c in running.server.connections.values()), 3)
+    running.server.shutdown()
+    running.server.server_close()
+    started = time.monotonic()
+    assert running.server.drain(10) is True
+    thread.join(5)
+    assert answers == [(200, "close", b"ok")]
+    assert 0.3 < time.monotonic() - started < 5, "drain waited for the request under way"
+    assert running.server.connections == {}
+    with pytest.raises((ConnectionError, http.client.HTTPException, ssl.SSLError, OSError)):
+        idle.request("GET", "/livez")
+        idle.getresponse().read()
+
+
+def test_a_connection_queued_when_the_listener_closes_is_served(start_apiserver, pki_files):
+    """After SIGTERM the accept loop stops at its next poll; a connection that queued up in
+    the meantime is accepted and answered when the listener closes, not reset (HAProxy
+    "SD", kubectl "EOF"); one that comes after the close is refused."""
+    running = start_apiserver()
+    admin = running.client(pki_files.admin)
+    host, port = running.server.server_address[:2]
+    running.server.shutdown()  # the accept loop has stopped; the listener is still open
+    answers = []
+
+    def queued_request():
+        conn = http.client.HTTPSConnection(host, port, context=admin.context(), timeout=5)
+        conn.request("GET", "/livez")
+        answers.append(conn.getresponse().read())
+
+    thread = threading.Thread(target=queued_request)
+    thread.start()
+    time.sleep(0.3)  # connected (in the accept queue), its TLS hello unanswered
+    assert answers == []
+    running.server.stop_listening()
+    thread.join(5)
+    assert answers == [b"ok"]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, port), timeout=2)
+    assert running.server.drain(5) is True
+
+
+def test_drain_gives_up_after_its_timeout(start_apiserver, pki_files):
+    running = start_apiserver()
+    admin = running.client(pki_files.admin)
+    host, port = running.server.server_address[:2]
+    with open(running.api.probe_delay.path, "w") as fh:
+        fh.write("3\n")
+    busy = http.client.HTTPSConnection(host, port, context=admin.context(), timeout=10)
+    thread = threading.Thread(target=lambda: busy.request("GET", "/readyz") or busy.getresponse().read(), daemon=True)
+    thread.start()
+    assert _until(lambda: any(c[1] == "active" for c in running.server.connections.values()), 3)
+    started = time.monotonic()
+    assert running.server.drain(0.5) is False
+    assert time.monotonic() - started < 2
+    thread.join(5)
 
 
 # ---------------------------------------------------------------- TLS and listeners

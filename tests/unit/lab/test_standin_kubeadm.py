@@ -18,19 +18,21 @@ import os
 import pytest
 import yaml
 
-from kubeha_standin import flags, kubeadm, kubelet
+from kubeha_standin import flags, kubeadm, kubeadm_patches, kubeadm_upgrade, kubelet
 
 V130 = (1, 30, 0)
 NODE = {"name": "master1", "address": "10.213.50.11", "port": 6443}
 COMPONENT_OF = {"kube-apiserver": "apiserver", "kube-scheduler": "scheduler", "kube-controller-manager": "controller-manager"}
 CM = "/api/v1/namespaces/kube-system/configmaps"
+WAIT_FOR_COMPONENT = kubeadm_upgrade.wait_for_component  # the real one (the restarted fixture replaces it)
 
 
 @pytest.fixture
 def kubeadm_log(monkeypatch):
     """The lines kubeadm prints."""
     logged = []
-    monkeypatch.setattr(kubeadm, "log", logged.append)
+    for module in (kubeadm, kubeadm_patches, kubeadm_upgrade):
+        monkeypatch.setattr(module, "log", logged.append)
     return logged
 
 
@@ -286,7 +288,29 @@ def test_a_missing_patches_directory_fails(kube_dir, tmp_path):
 
 # ---------------------------------------------------------------- kubeadm upgrade against an apiserver
 @pytest.fixture
-def cluster_api(start_apiserver, pki_files, kube_dir):
+def restarted(monkeypatch):
+    """The components `kubeadm upgrade` waited for, in order; the wait itself stands for a
+    kubelet that replaces the pod at once (it checks that the manifest on disk is the one
+    kubeadm hashed). ``restarted.fail`` = {component: error} makes the wait fail there."""
+    class Restarted(list):
+        fail = {}
+
+    seen = Restarted()
+
+    def wait(component, new_hash, node, kubernetes_dir, version, timeout):
+        with open(os.path.join(kubernetes_dir, "manifests", component + ".yaml"), "rb") as fh:
+            assert kubelet.manifest_hash(fh.read()) == new_hash
+        assert timeout == kubeadm_upgrade.UPGRADE_MANIFEST_TIMEOUT
+        if component in seen.fail:
+            raise kubeadm.KubeadmError(seen.fail[component])
+        seen.append(component)
+
+    monkeypatch.setattr(kubeadm_upgrade, "wait_for_component", wait)
+    return seen
+
+
+@pytest.fixture
+def cluster_api(start_apiserver, pki_files, kube_dir, restarted):
     """An apiserver and an admin.conf for it in KUBERNETES_DIR (kubeadm's, its server
     replaced); the client kubeadm itself builds from it."""
     running = start_apiserver()
@@ -311,7 +335,7 @@ def _edit_manifest(kube_dir, component, edit):
     path.write_text(yaml.safe_dump(pod))
 
 
-def test_upgrade_node_regenerates_the_manifests_from_kubeadm_config(cluster_api, kube_dir, kubeadm_log):
+def test_upgrade_node_regenerates_the_manifests_from_kubeadm_config(cluster_api, kube_dir, kubeadm_log, restarted):
     _running, client = cluster_api
     cluster = _cluster(apiServer={"extraArgs": {"anonymous-auth": "false", "endpoint-reconciler-type": "lease"}},
                        scheduler={"extraArgs": {"bind-address": "0.0.0.0"}})
@@ -327,10 +351,92 @@ def test_upgrade_node_regenerates_the_manifests_from_kubeadm_config(cluster_api,
     assert _flags(api)["anonymous-auth"] == "false" and _flags(api)["endpoint-reconciler-type"] == "lease"
     assert _flags(_manifest_on_disk(kube_dir, "kube-scheduler"))["bind-address"] == "0.0.0.0"
     assert api == kubeadm.manifest("kube-apiserver", cluster, dict(NODE, name=os.uname().nodename))
+    # One component at a time, each waited for; the controller-manager, whose manifest would
+    # not change, is left running and not backed up.
+    assert restarted == ["kube-apiserver", "kube-scheduler"]
     (backup,) = glob.glob(str(kube_dir / "tmp" / "kubeadm-backup-manifests-*"))
-    assert sorted(os.listdir(backup)) == ["kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"]
+    assert sorted(os.listdir(backup)) == ["kube-apiserver.yaml", "kube-scheduler.yaml"]
     assert open(os.path.join(backup, "kube-apiserver.yaml")).read() == edited
+    assert "[upgrade/staticpods] Current and new manifests of kube-controller-manager are equal, skipping upgrade" in kubeadm_log
+    assert "[upgrade/staticpods] Component 'kube-scheduler' upgraded successfully!" in kubeadm_log
     assert "[upgrade] The control plane instance for this node was successfully upgraded!" in kubeadm_log
+
+
+def test_upgrade_at_the_same_configuration_restarts_nothing(cluster_api, kube_dir, kubeadm_log, restarted):
+    """A manifest written in another layout or key order is the same Pod: kubeadm compares
+    decoded Pods and skips it (the kubelet would not replace it either)."""
+    _running, client = cluster_api
+    _init(client, _cluster())
+    path = kube_dir / "manifests" / "kube-apiserver.yaml"
+    path.write_text(json.dumps(yaml.safe_load(path.read_text()), indent=1))
+    before = {p.name: p.read_text() for p in (kube_dir / "manifests").iterdir()}
+    assert kubeadm.main(["upgrade", "node"], V130) == 0
+    assert restarted == []
+    assert {p.name: p.read_text() for p in (kube_dir / "manifests").iterdir()} == before
+    assert not glob.glob(str(kube_dir / "tmp" / "kubeadm-backup-manifests-*" / "*"))
+    assert sum("are equal, skipping upgrade" in line for line in kubeadm_log) == 3
+
+
+def test_a_component_that_does_not_come_back_rolls_the_upgrade_back(cluster_api, kube_dir, restarted):
+    """kubeadm puts back every manifest it moved and fails; `upgrade apply` has not touched the
+    configuration in the API (it uploads it only after the control plane came up)."""
+    _running, client = cluster_api
+    _init(client, _cluster())
+    before = {p.name: p.read_text() for p in (kube_dir / "manifests").iterdir()}
+    restarted.fail["kube-scheduler"] = "static Pod hash for component kube-scheduler on Node master1 did not change after 5m0s"
+    with pytest.raises(kubeadm.KubeadmError) as err:
+        kubeadm.main(["upgrade", "apply", "v1.30.1", "-y"], V130)
+    assert str(err.value) == ("couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier "
+                              "state. Errors faced: [static Pod hash for component kube-scheduler on Node master1 did "
+                              "not change after 5m0s]")
+    assert restarted == ["kube-apiserver", "kube-controller-manager"]
+    assert {p.name: p.read_text() for p in (kube_dir / "manifests").iterdir()} == before, "every manifest put back"
+    config = yaml.safe_load(client.get(CM + "/kubeadm-config")[1]["data"]["ClusterConfiguration"])
+    assert config["kubernetesVersion"] == "v1.30.0"
+
+
+def _record(state_dir, component, text, pid, argv):
+    os.makedirs(state_dir / component, exist_ok=True)
+    (state_dir / component / (component + ".json")).write_text(json.dumps(
+        {"pid": pid, "hash": kubelet.manifest_hash(text.encode()), "argv": argv}))
+
+
+def test_the_wait_reads_the_kubelets_record_of_the_pod(tmp_path, monkeypatch):
+    """Until the kubelet's record has the new manifest's hash and a live process, kubeadm
+    waits, and fails after the timeout naming the component and node."""
+    monkeypatch.setattr(kubelet, "POD_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(kubeadm_upgrade, "POLL", 0.05)
+    node = dict(NODE, name="master1")
+    new_text = kubeadm.dump(kubeadm.manifest("kube-scheduler", _cluster(), NODE))
+    with pytest.raises(kubeadm.KubeadmError, match="^static Pod hash for component kube-scheduler on Node master1 "
+                                                   "did not change after 0s$"):
+        WAIT_FOR_COMPONENT("kube-scheduler", kubelet.manifest_hash(new_text.encode()), node,
+                                           str(tmp_path), V130, 0.3)
+    me = kubelet.process_argv(os.getpid())
+    _record(tmp_path, "kube-scheduler", "old: manifest\n", os.getpid(), me)
+    with pytest.raises(kubeadm.KubeadmError, match="did not change"):
+        WAIT_FOR_COMPONENT("kube-scheduler", kubelet.manifest_hash(new_text.encode()), node,
+                                           str(tmp_path), V130, 0.3)
+    _record(tmp_path, "kube-scheduler", new_text, os.getpid(), me)
+    WAIT_FOR_COMPONENT("kube-scheduler", kubelet.manifest_hash(new_text.encode()), node,
+                                       str(tmp_path), V130, 5)
+
+
+def test_the_wait_for_the_apiserver_ends_when_livez_answers(cluster_api, kube_dir, tmp_path, monkeypatch):
+    """kube-apiserver also has to answer /livez on the node's advertise address (with
+    admin.conf's credentials); a replaced pod that does not answer fails the wait."""
+    running, _client = cluster_api
+    monkeypatch.setattr(kubelet, "POD_STATE_DIR", str(tmp_path / "pods"))
+    monkeypatch.setattr(kubeadm_upgrade, "POLL", 0.05)
+    text = "new: manifest\n"
+    _record(tmp_path / "pods", "kube-apiserver", text, os.getpid(), kubelet.process_argv(os.getpid()))
+    host, port = running.url[len("https://"):].rsplit(":", 1)
+    node = {"name": "master1", "address": host, "port": int(port)}
+    WAIT_FOR_COMPONENT("kube-apiserver", kubelet.manifest_hash(text.encode()), node, str(kube_dir), V130, 5)
+    with pytest.raises(kubeadm.KubeadmError, match="^timed out waiting for the condition: component kube-apiserver on "
+                                                   "Node master1 did not become ready$"):
+        WAIT_FOR_COMPONENT("kube-apiserver", kubelet.manifest_hash(text.encode()),
+                                           dict(node, port=1), str(kube_dir), V130, 0.5)
 
 
 def test_upgrade_node_takes_the_advertise_address_from_the_manifest(cluster_api, kube_dir):
