@@ -98,18 +98,26 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
         self.connections = {}
         self.connections_lock = threading.Lock()
         self.draining = False
+        self._serving = threading.local()  # the connection a request thread serves
         super().__init__(address, handler)
 
-    def connection_state(self, state, sock=None):
-        """Record the state of the calling thread's connection (None: it is closed)."""
-        key = threading.get_ident()
+    def connection_state(self, state, sock=None, key=None):
+        """Record the state of a connection (by default the calling thread's; None: it is
+        closed). A "new" connection keeps the time it was accepted (Go's 5 s count from
+        there); ``sock`` replaces the socket to shut down (the TLS one once wrapped)."""
+        key = key if key is not None else getattr(self._serving, "key", None)
+        if key is None:
+            return
         with self.connections_lock:
             if state is None:
                 self.connections.pop(key, None)
             elif key in self.connections:
-                self.connections[key][1:] = [state, time.monotonic()]
+                entry = self.connections[key]
+                if not (state == "new" and entry[1] == "new"):
+                    entry[2] = time.monotonic()
+                entry[1] = state
                 if sock is not None:
-                    self.connections[key][0] = sock
+                    entry[0] = sock
             else:
                 self.connections[key] = [sock, state, time.monotonic()]
 
@@ -157,8 +165,14 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
                         pass
             time.sleep(0.05)
 
+    def process_request(self, request, client_address):
+        # Recorded by the accepting thread, before the request's thread starts: drain() never
+        # misses a connection that was accepted (stop_listening() accepts the last ones).
+        self.connection_state("new", request, key=id(request))
+        super().process_request(request, client_address)
+
     def process_request_thread(self, request, client_address):
-        self.connection_state("new", request)
+        self._serving.key = id(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -561,19 +575,24 @@ class ApiServer:
         sd_notify("STOPPING=1")
 
         def finish():
-            time.sleep(delay)
-            for srv in self.servers:
-                srv.stop_listening()
-            deadline = time.monotonic() + REQUEST_TIMEOUT
-            for srv in self.servers:
-                if not srv.drain(max(0.0, deadline - time.monotonic())):
-                    log("connections still open after %ds: closing them" % REQUEST_TIMEOUT)
+            # kube-apiserver's pre-shutdown hooks run at once on SIGTERM: it leaves the
+            # "kubernetes" endpoints (its masterlease revoked) before the shutdown delay
+            # (k8s.io/apiserver pkg/server/genericapiserver.go RunPreShutdownHooks).
             self.stop.set()
             if self.lease:
                 try:
                     self.etcd.revoke(self.lease)
                 except OSError:
                     pass
+            time.sleep(delay)
+            for srv in self.servers:
+                srv.stop_listening()
+            for srv in self.servers:
+                srv.draining = True
+            deadline = time.monotonic() + REQUEST_TIMEOUT
+            for srv in self.servers:
+                if not srv.drain(max(0.0, deadline - time.monotonic())):
+                    log("connections still open after %ds: closing them" % REQUEST_TIMEOUT)
             log("stopped")
             os._exit(0)
 

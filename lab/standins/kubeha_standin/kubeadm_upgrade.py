@@ -4,22 +4,23 @@ component at a time, as kubeadm v1.30 does (cmd/kubeadm/app/phases/upgrade/stati
 upgradeComponent):
 
 - the new manifest is compared with the one on disk as decoded Pods
-  (staticpod.ManifestFilesAreEqual): when they are equal the component is left alone
+  (staticpod.ManifestFilesAreEqual; here by kubelet.manifest_hash): when they are equal the component is left alone
   ("Current and new manifests of ... are equal, skipping upgrade"), so a rerun at the same
   version restarts nothing;
 - otherwise the old manifest goes to /etc/kubernetes/tmp/kubeadm-backup-manifests-<time>/,
   the new one takes its place, and kubeadm waits (UpgradeManifestTimeout, 5 min) until the
-  kubelet has replaced the pod (WaitForStaticPodHashChange) and the new one runs
-  (WaitForPodsWithLabel), before it goes on to the next component and before it returns:
-  `kubeadm upgrade` ends with this node's control plane up again;
+  kubelet has replaced the pod (WaitForStaticPodHashChange) and the new one is in phase
+  Running (WaitForPodsWithLabel), before it goes on to the next component and before it
+  returns;
 - when the wait runs out, every manifest moved so far is put back
   ("couldn't upgrade control plane. kubeadm has tried to recover everything into the
   earlier state") and kubeadm fails.
 
-The real kubeadm reads the pod's hash and phase from the mirror pod in the API; the lab has
-no mirror pods, so the stand-in reads the kubelet stand-in's record of the pod (its hash,
-kubelet.manifest_hash, and pid), and for kube-apiserver waits until /livez answers on the
-node's advertise address (with admin.conf's credentials: anonymous requests may be refused).
+The real kubeadm reads the pod's hash and phase from the mirror pod, through admin.conf's
+server; the lab has no mirror pods, so the stand-in reads the kubelet stand-in's record of
+the pod (its hash, kubelet.manifest_hash) and asks admin.conf's server for the pods. Like
+kubeadm it does not wait for the new component to be ready: a kube-apiserver may still be
+starting when `kubeadm upgrade` returns.
 """
 
 from __future__ import annotations
@@ -35,50 +36,45 @@ UPGRADE_MANIFEST_TIMEOUT = 300.0  # kubeadm's UpgradeManifestTimeout (5 min)
 POLL = 0.5
 
 
-def _read_pod(path):
+def _read_manifest(path):
     try:
-        with open(path) as fh:
-            return yaml.safe_load(fh)
+        with open(path, "rb") as fh:
+            data = fh.read()
+        yaml.safe_load(data)
     except (OSError, yaml.YAMLError) as err:
         raise KubeadmError("failed to read manifest for %r: %s" % (path, err)) from None
+    return data
 
 
-def _running(component, new_hash):
-    """The kubelet replaced the pod: its record has the new manifest's hash and its process runs."""
+def _replaced(component, new_hash):
+    """The kubelet started the new pod: its record has the new manifest's hash (whether the
+    container still runs is not asked: a pod in CrashLoopBackOff is in phase Running too)."""
     record = kubelet.pod_record(component, component)
-    return bool(record and record.get("hash") == new_hash and record.get("pid")
-                and kubelet.argv_matches(record["pid"], record.get("argv") or []))
+    return bool(record and record.get("hash") == new_hash)
 
 
-def _live(component, node, kubernetes_dir, version):
-    """The component answers: kube-apiserver's /livez on the node's advertise address; the
-    scheduler and controller-manager stand-ins serve no health port, a running process is all."""
-    if component != "kube-apiserver":
-        return True
-    host = "[%s]" % node["address"] if ":" in node["address"] else node["address"]
+def _api_answers(kubernetes_dir, version):
+    """kubeadm reads the mirror pods through admin.conf's server (the control-plane
+    endpoint): it sees the new hash only while some apiserver answers there."""
     try:
-        client = Kubeconfig(os.path.join(kubernetes_dir, "admin.conf")).client(
-            server="https://%s:%d" % (host, node["port"]), version=version)
-        status, _body, _headers = client.get("/livez", timeout=2.0)
+        client = Kubeconfig(os.path.join(kubernetes_dir, "admin.conf")).client(version=version)
+        status, _body, _headers = client.get("/api/v1/namespaces/kube-system/pods", timeout=2.0)
     except (ClientError, OSError):
         return False
-    return status == 200
+    return status < 500
 
 
 def wait_for_component(component, new_hash, node, kubernetes_dir, version, timeout):
-    """Until the kubelet runs the new pod and it is live; KubeadmError after ``timeout`` s."""
+    """Until the kubelet runs the new pod (WaitForStaticPodHashChange, WaitForPodsWithLabel);
+    KubeadmError after ``timeout`` s. Nothing waits for the component to be ready or live:
+    kubeadm v1.30 returns while a new kube-apiserver may still be starting."""
     deadline = time.monotonic() + timeout
-    replaced = False
     while time.monotonic() < deadline:
-        replaced = replaced or _running(component, new_hash)
-        if replaced and _live(component, node, kubernetes_dir, version):
+        if _replaced(component, new_hash) and _api_answers(kubernetes_dir, version):
             return
         time.sleep(POLL)
-    if not replaced:
-        raise KubeadmError("static Pod hash for component %s on Node %s did not change after %s"
-                           % (component, node["name"], _go_duration(timeout)))
-    raise KubeadmError("timed out waiting for the condition: component %s on Node %s did not become ready"
-                       % (component, node["name"]))
+    raise KubeadmError("static Pod hash for component %s on Node %s did not change after %s: timed out waiting for "
+                       "the condition" % (component, node["name"], _go_duration(timeout)))
 
 
 def _go_duration(seconds):
@@ -93,8 +89,10 @@ def _rollback(moved, manifests, err):
             os.replace(backup, os.path.join(manifests, component + ".yaml"))
         except OSError as move_err:
             errors.append(str(move_err))
+    # utilerrors.NewAggregate: one error as it is, several in brackets.
+    faced = errors[0] if len(errors) == 1 else "[%s]" % ", ".join(errors)
     return KubeadmError("couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier "
-                        "state. Errors faced: [%s]" % ", ".join(errors))
+                        "state. Errors faced: %s" % faced)
 
 
 def upgrade_static_pods(new_pods, node, kubernetes_dir, write, version, timeout=UPGRADE_MANIFEST_TIMEOUT):
@@ -105,10 +103,12 @@ def upgrade_static_pods(new_pods, node, kubernetes_dir, write, version, timeout=
     moved, upgraded = {}, []
     for component, pod in new_pods:
         current = os.path.join(manifests, component + ".yaml")
-        if _read_pod(current) == pod:
+        text = yaml.safe_dump(pod, default_flow_style=False, sort_keys=True)
+        new_hash = kubelet.manifest_hash(text.encode())
+        # Equal as decoded Pods (staticpod.ManifestFilesAreEqual), as the kubelet hashes them.
+        if kubelet.manifest_hash(_read_manifest(current)) == new_hash:
             log("[upgrade/staticpods] Current and new manifests of %s are equal, skipping upgrade" % component)
             continue
-        text = yaml.safe_dump(pod, default_flow_style=False, sort_keys=True)
         os.makedirs(backup_dir, exist_ok=True)
         backup = os.path.join(backup_dir, component + ".yaml")
         try:
@@ -121,7 +121,7 @@ def upgrade_static_pods(new_pods, node, kubernetes_dir, write, version, timeout=
         log("[upgrade/staticpods] Waiting for the kubelet to restart the component")
         log("[upgrade/staticpods] This can take up to %s" % _go_duration(timeout))
         try:
-            wait_for_component(component, kubelet.manifest_hash(text.encode()), node, kubernetes_dir, version, timeout)
+            wait_for_component(component, new_hash, node, kubernetes_dir, version, timeout)
         except KubeadmError as err:
             raise _rollback(moved, manifests, err) from None
         log("[upgrade/staticpods] Component %r upgraded successfully!" % component)

@@ -165,16 +165,29 @@ class Container:
                 "last_exit_code": self.last_exit}
 
 
+def _pruned(value):
+    """``value`` without null and empty members (a decoded Pod leaves them out)."""
+    if isinstance(value, dict):
+        value = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in value.items() if v not in (None, {}, [], "")}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def manifest_hash(data):
-    """The hash of a static pod, from its decoded manifest as the real kubelet computes it
-    (pkg/kubelet/config/common.go: DeepHashObject of the decoded Pod, the mirror pod's
-    kubernetes.io/config.hash annotation): a manifest written anew with the same content,
-    or in another layout or key order, leaves the pod running; a changed item (a flag, or
-    the order of the command's items) replaces it. `kubeadm upgrade` waits for this hash
-    to change; the lab has no mirror pods, so it reads the pod's record (pod_record)."""
+    """The hash of a static pod, from its decoded manifest, as the kubelet hashes the decoded
+    Pod (pkg/kubelet/config/common.go: DeepHashObject; the mirror pod's
+    kubernetes.io/config.hash annotation): a manifest written anew in another layout, key
+    order or format, or with an empty status or a null creationTimestamp, leaves the pod
+    running; a changed item (a flag, or the order of the command's items) replaces it.
+    Not modelled: the kubelet also applies the API's defaults before hashing (a default
+    value written out counts here) and mixes in the node name and file path.
+    `kubeadm upgrade` waits for this hash to change; the lab has no mirror pods, so it
+    reads the pod's record (pod_record)."""
     try:
         doc = yaml.safe_load(data) if yaml else json.loads(data)
-        data = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()
+        data = json.dumps(_pruned(doc), sort_keys=True, separators=(",", ":"), default=str).encode()
     except Exception:  # noqa: BLE001  not decodable: parse_pod refuses it anyway
         pass
     return hashlib.sha256(data).hexdigest()[:16]

