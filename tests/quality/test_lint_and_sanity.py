@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 
+import yaml
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GET_PIP = os.path.join(ROOT, "tests", "tools", "get_pip_offline.py")
 
@@ -72,3 +74,17 @@ def test_changelog_fragments_lint():
     out = _run(["antsibull-changelog", "lint"], ROOT)
     assert "ERROR" not in out, out
     assert os.listdir(os.path.join(ROOT, "changelogs", "fragments")), "no changelog fragment"
+
+
+def test_the_released_changelog_is_valid_and_current(tmp_path):
+    """changelogs/changelog.yaml (the releases, 0.1.0 on) passes antsibull-changelog's
+    lint, and CHANGELOG.rst is what antsibull-changelog generates from it."""
+    out = _run(["antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml"], ROOT)
+    assert "ERROR" not in out, out
+    with open(os.path.join(ROOT, "changelogs", "changelog.yaml")) as fh:
+        releases = yaml.safe_load(fh)["releases"]
+    assert {"0.1.0", "0.2.0", "0.3.0", "0.4.0"} <= set(releases), sorted(releases)
+    generated = tmp_path / "CHANGELOG.rst"
+    _run(["antsibull-changelog", "generate", "--output", str(generated), "--output-format", "rst"], ROOT)
+    with open(os.path.join(ROOT, "CHANGELOG.rst")) as fh:
+        assert fh.read() == generated.read_text(), "CHANGELOG.rst is not current: run antsibull-changelog generate"
