@@ -104,4 +104,3 @@ def test_an_example_inventory_with_its_vault_passes_preflight(example, tmp_path,
     assert rc == 0, out[-5000:]
     assert "Preflight | all nodes agree" in out, out[-3000:]
     assert " failed=0 " in out and " failed=1 " not in out
-

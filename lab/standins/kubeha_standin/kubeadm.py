@@ -40,7 +40,7 @@ import sys
 from . import kubeadm_upgrade, pki
 from .core import KubeadmError, log
 from .kubeconfig import ClientError, Kubeconfig, yaml
-from .kubeadm_patches import apply_patches, patch_file_target  # noqa: F401 (patch_file_target: kubeadm's API)
+from .kubeadm_patches import apply_patches
 
 KUBERNETES_DIR = "/etc/kubernetes"
 MANIFESTS = os.path.join(KUBERNETES_DIR, "manifests")

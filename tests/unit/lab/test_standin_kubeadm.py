@@ -277,7 +277,7 @@ def test_patches_apply_in_file_name_order_and_only_to_their_target(kube_dir, tmp
     ("kube-apiserver.yml", None), ("kube-proxy.yaml", None), ("a+b+c.yaml", None), ("kube-apiserver+replace.yaml", None),
 ])
 def test_patch_file_names(name, parsed):
-    assert kubeadm.patch_file_target(name) == parsed
+    assert kubeadm_patches.patch_file_target(name) == parsed
 
 
 def test_a_missing_patches_directory_fails(kube_dir, tmp_path):
