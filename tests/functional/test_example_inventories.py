@@ -5,10 +5,11 @@ password given to ansible-playbook.
 
 The example hosts cannot be reached from here, so the run is local (check mode, preflight
 tags only: nothing on this machine changes) and each host's facts are those of this machine
-with the network of the inventory: its ``ansible_host`` address on eth0 (a /24), the default
-route there. A facts module per host (``ansible_facts_modules``, made by this test in a
-temporary library) returns them; everything else the roles check is what the example
-inventory and its vault hold."""
+with the network of the inventory: its ``ansible_host`` address (IPv4, as both examples have)
+on eth0 (a /24), the default route there. A facts module per host (``ansible_facts_modules``,
+made by this test in a temporary library) returns them. Checks that read or probe this
+machine itself (the ARP probe for the VIP, firewalld, SELinux) are off; everything else the
+load-balancer roles check is what the example inventory and its vault hold."""
 
 from __future__ import annotations
 
@@ -88,16 +89,19 @@ def test_an_example_inventory_with_its_vault_passes_preflight(example, tmp_path,
     hosts_file = str(inventory_dir / "hosts.yml")
     library = tmp_path / "library"
     library.mkdir()
-    (inventory_dir / "host_vars").mkdir()
-    for host, address in _inventory_hosts(hosts_file, str(password)).items():
-        module = "kubeha_test_facts_%s" % host.replace("-", "_")
+    (inventory_dir / "host_vars").mkdir(exist_ok=True)
+    for index, (host, address) in enumerate(sorted(_inventory_hosts(hosts_file, str(password)).items())):
+        module = "kubeha_test_facts_%d" % index
         (library / (module + ".py")).write_text(
             "#!/usr/bin/python\n# The facts of example host %s (tests/functional/test_example_inventories.py).\n"
             "import json\nprint(json.dumps({'changed': False, 'ansible_facts': json.loads(%r)}))\n"
             % (host, json.dumps(_host_facts(local_facts, host, address))))
         (inventory_dir / "host_vars" / (host + ".yml")).write_text(yaml.safe_dump({"ansible_facts_modules": [module]}))
+    # Checks that read or probe this machine itself are off: the ARP probe for the VIP
+    # (keepalived_vip_probe), firewalld and SELinux (the example hosts' own state).
     local = {"ansible_connection": "local", "ansible_become": False,
-             "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+             "keepalived_vip_probe": False, "kubeha_firewalld": False, "kubeha_selinux": False}
     env = dict(os.environ, ANSIBLE_LIBRARY=str(library))
     rc, out = _run(["ansible-playbook", "-i", hosts_file, SITE, "--check", "--tags", TAGS,
                     "--vault-password-file", str(password), "-e", json.dumps(local)], env=env)
