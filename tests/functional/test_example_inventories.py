@@ -18,19 +18,18 @@ import ipaddress
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 import yaml
+from kubeha_functional import ROOT, run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
 EXAMPLES = os.path.join(ROOT, "playbooks", "inventory")
 TAGS = "haproxy_preflight,keepalived_preflight"
 
 
-def _run(cmd, **kwargs):
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+def _run(cmd, env=None):
+    proc = run(cmd, env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 

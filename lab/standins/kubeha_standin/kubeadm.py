@@ -530,9 +530,9 @@ def main(args, version):
         # The static pods first, one at a time, each waited for; the configuration and the
         # addons only after they all came up (PerformControlPlaneUpgrade, then
         # PerformPostUpgradeTasks), so a failed upgrade changes nothing in the API.
-        new_pods = [(c, apply_patches(c, manifest(c, cluster, node), patches)) for c in COMPONENTS]
-        kubeadm_upgrade.upgrade_static_pods(new_pods, node, KUBERNETES_DIR, lambda path, text: _write(path, text, 0o600),
-                                            version)
+        new_manifests = [(c, dump(apply_patches(c, manifest(c, cluster, node), patches))) for c in COMPONENTS]
+        kubeadm_upgrade.upgrade_static_pods(new_manifests, node, KUBERNETES_DIR,
+                                            lambda path, text: _write(path, text, 0o600), version)
         if words[1] == "apply":
             upload_config(client, cluster, update=True)
             proxy_addon(client, cluster, node, update=True)

@@ -95,15 +95,14 @@ def _rollback(moved, manifests, err):
                         "state. Errors faced: %s" % faced)
 
 
-def upgrade_static_pods(new_pods, node, kubernetes_dir, write, version, timeout=UPGRADE_MANIFEST_TIMEOUT):
-    """Replace the control plane's static pods with ``new_pods`` [(component, Pod)], one at a
-    time; ``write(path, text)`` writes a manifest atomically. Returns the components upgraded."""
+def upgrade_static_pods(new_manifests, node, kubernetes_dir, write, version, timeout=UPGRADE_MANIFEST_TIMEOUT):
+    """Replace the control plane's static pods with ``new_manifests`` [(component, text)], one
+    at a time; ``write(path, text)`` writes a manifest atomically."""
     manifests = os.path.join(kubernetes_dir, "manifests")
     backup_dir = os.path.join(kubernetes_dir, "tmp", "kubeadm-backup-manifests-" + time.strftime("%Y-%m-%d-%H-%M-%S"))
-    moved, upgraded = {}, []
-    for component, pod in new_pods:
+    moved = {}
+    for component, text in new_manifests:
         current = os.path.join(manifests, component + ".yaml")
-        text = yaml.safe_dump(pod, default_flow_style=False, sort_keys=True)
         new_hash = kubelet.manifest_hash(text.encode())
         # Equal as decoded Pods (staticpod.ManifestFilesAreEqual), as the kubelet hashes them.
         if kubelet.manifest_hash(_read_manifest(current)) == new_hash:
@@ -125,5 +124,3 @@ def upgrade_static_pods(new_pods, node, kubernetes_dir, write, version, timeout=
         except KubeadmError as err:
             raise _rollback(moved, manifests, err) from None
         log("[upgrade/staticpods] Component %r upgraded successfully!" % component)
-        upgraded.append(component)
-    return upgraded
